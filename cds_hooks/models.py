@@ -1,0 +1,110 @@
+"""CDS Hooks 2.0 data model: discovery, cards, suggestions, feedback.
+
+Response models serialise with ``exclude_none`` and drop empty lists and dicts, because the spec
+says optional fields are omitted, never sent as null, ``[]`` or ``{}``.
+"""
+
+from __future__ import annotations
+
+import uuid as _uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def new_uuid() -> str:
+    return str(_uuid.uuid4())
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def to_json(self) -> dict[str, Any]:
+        """The wire form: aliases, no nulls, no empty collections."""
+        return _prune(self.model_dump(by_alias=True, exclude_none=True))
+
+
+def _prune(value: Any) -> Any:
+    if isinstance(value, dict):
+        pruned = {k: _prune(v) for k, v in value.items()}
+        return {k: v for k, v in pruned.items() if v not in ({}, [], None)}
+    if isinstance(value, list):
+        return [_prune(v) for v in value]
+    return value
+
+
+class Coding(_Out):
+    system: str | None = None
+    code: str
+    display: str | None = None
+
+
+class Source(_Out):
+    label: str
+    url: str | None = None
+    icon: str | None = None
+    topic: Coding | None = None
+
+
+class Action(_Out):
+    type: Literal["create", "update", "delete"]
+    description: str
+    resource: dict[str, Any] | None = None
+    resource_id: list[str] | None = Field(default=None, alias="resourceId")
+
+
+class Suggestion(_Out):
+    label: str
+    uuid: str = Field(default_factory=new_uuid)
+    is_recommended: bool | None = Field(default=None, alias="isRecommended")
+    actions: list[Action] = Field(default_factory=list)
+
+
+class Link(_Out):
+    label: str
+    url: str
+    type: Literal["absolute", "smart"] = "absolute"
+    app_context: str | None = Field(default=None, alias="appContext")
+
+
+class Card(_Out):
+    summary: str = Field(max_length=140)
+    indicator: Literal["info", "warning", "critical"]
+    source: Source
+    uuid: str = Field(default_factory=new_uuid)
+    detail: str | None = None
+    suggestions: list[Suggestion] = Field(default_factory=list)
+    selection_behavior: Literal["at-most-one", "any"] | None = Field(default=None, alias="selectionBehavior")
+    override_reasons: list[Coding] = Field(default_factory=list, alias="overrideReasons")
+    links: list[Link] = Field(default_factory=list)
+
+
+class ServiceDefinition(_Out):
+    hook: str
+    id: str
+    title: str
+    description: str
+    prefetch: dict[str, str] | None = None
+    usage_requirements: str | None = Field(default=None, alias="usageRequirements")
+
+
+class FeedbackOverrideReason(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    reason: Coding | None = None
+    user_comment: str | None = Field(default=None, alias="userComment")
+
+
+class FeedbackItem(BaseModel):
+    """One item of ``POST /cds-services/{id}/feedback`` (CDS Hooks 2.0 §Feedback)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    card: str
+    outcome: Literal["accepted", "overridden"]
+    outcome_timestamp: str = Field(alias="outcomeTimestamp")
+    accepted_suggestions: list[dict[str, Any]] | None = Field(default=None, alias="acceptedSuggestions")
+    override_reason: FeedbackOverrideReason | None = Field(default=None, alias="overrideReason")
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    feedback: list[FeedbackItem] = Field(min_length=1)

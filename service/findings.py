@@ -1,0 +1,90 @@
+"""What a rule concludes: a finding, before it becomes a card or a reminder."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from service.domain import Lab
+
+TOPIC_SYSTEM = "urn:bone-health-cds:rule"
+
+
+class Topic(StrEnum):
+    """The stable topic codes of rules.md; EHRs identify cards by these, never by wording."""
+
+    TZD_FRACTURE_RISK = "tzd-fracture-risk"
+    BISPHOSPHONATE_RENAL_CONTRAINDICATION = "bisphosphonate-renal-contraindication"
+    BISPHOSPHONATE_RENAL_FUNCTION_UNKNOWN = "bisphosphonate-renal-function-unknown"
+    PRE_INFUSION_CALCIUM_CHECK = "pre-infusion-calcium-check"
+    SGLT2_FRACTURE_CAUTION = "sglt2-fracture-caution"
+    INSULIN_HYPOGLYCEMIA_FALL_RISK = "insulin-hypoglycemia-fall-risk"
+    ANABOLIC_DURATION_LIMIT = "anabolic-duration-limit"
+    MONITORING_OVERDUE = "monitoring-overdue"
+    DENOSUMAB_SEQUENCING_MISSING = "denosumab-sequencing-missing"
+    DENOSUMAB_DOSE_DUE = "denosumab-dose-due"
+    DENOSUMAB_HYPOCALCEMIA_MONITORING = "denosumab-hypocalcemia-monitoring"
+    HYPERCALCEMIA_ON_THERAPY = "hypercalcemia-on-therapy"
+    DIABETIC_FRACTURE_RISK_PHENOTYPE = "diabetic-fracture-risk-phenotype"
+    FALL_RISK_ASSESSMENT_DUE = "fall-risk-assessment-due"
+    OBESITY_BONE_ASSESSMENT = "obesity-bone-assessment"
+    VITAMIN_D_DEFICIENCY = "vitamin-d-deficiency"
+
+
+#: Topics whose findings carry a due date and become reminders (rules.md "Reminders").
+TIME_BOUND_TOPICS: frozenset[Topic] = frozenset(
+    {
+        Topic.MONITORING_OVERDUE,
+        Topic.DENOSUMAB_DOSE_DUE,
+        Topic.DENOSUMAB_SEQUENCING_MISSING,
+        Topic.DENOSUMAB_HYPOCALCEMIA_MONITORING,
+    }
+)
+
+
+class Indicator(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class Proposal(StrEnum):
+    """Medication orders a card may propose as a draft MedicationRequest."""
+
+    ZOLEDRONIC_ACID_5MG_IV = "zoledronic-acid-5mg-iv"
+    ALENDRONATE_70MG_WEEKLY = "alendronate-70mg-weekly"
+
+
+class Order(StrEnum):
+    """Non-lab services a card may propose as a ServiceRequest."""
+
+    DXA = "dxa"
+    FALL_RISK_ASSESSMENT = "fall-risk-assessment"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One rule's conclusion about one patient.
+
+    ``facts`` holds the patient's own values and dates that the card wording quotes; its keys are
+    documented by each rule. ``due`` is the day a time-bound finding falls due (past or future),
+    computed from the record alone so every evaluation gives the same date.
+    """
+
+    topic: Topic
+    indicator: Indicator
+    facts: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    due: date | None = None
+    delete_drafts: tuple[str, ...] = ()  # "MedicationRequest/abc": drafts to suggest deleting
+    lab_orders: tuple[Lab, ...] = ()  # tests to suggest as ServiceRequests
+    service_orders: tuple[Order, ...] = ()
+    proposals: tuple[Proposal, ...] = ()  # medication orders to suggest (at most one is chosen)
+    fires: bool = True  # False: a time-bound finding that is not due yet, kept for its reminder
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.facts, MappingProxyType):
+            object.__setattr__(self, "facts", MappingProxyType(dict(self.facts)))

@@ -1,0 +1,167 @@
+"""The one settings class. Every threshold and window of rules.md lives here with its default.
+
+Environment variables use the ``BHCDS_`` prefix (``BHCDS_DATABASE_URL``, ``BHCDS_AUTH_ENABLED``...).
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class PopulationProfile(StrEnum):
+    CN = "cn"  # China's adult obesity standard (OB §1)
+    WHO = "who"
+
+
+class IssuerConfig(BaseModel):
+    """One trusted EHR: where its keys are, which ``jku`` URLs and FHIR servers it may name."""
+
+    jwks: str  # URL or file path of the issuer's JWK Set
+    jku: list[str] = Field(default_factory=list)
+    fhir_servers: list[str] | None = None  # None: any fhirServer (the plain-string form)
+
+
+class RuleSettings(BaseModel):
+    """Thresholds and windows (days). Defaults are rules.md's; *default* ones are not in the seeds."""
+
+    # shared
+    population_profile: PopulationProfile = PopulationProfile.CN
+    albumin_reference_g_per_l: float = 40.0
+    albumin_correction_mmol_per_g: float = 0.02
+
+    # tzd-fracture-risk: no numbers
+
+    # bisphosphonates
+    bisphosphonate_min_renal_function: float = 35.0  # CrCl/eGFR < 35 contraindicates (T2DM §3)
+    renal_function_window_days: int = 365
+    iv_bisphosphonate_renal_window_days: int = 30
+
+    # pre-infusion-calcium-check
+    pre_infusion_calcium_window_days: int = 30
+    low_calcium_mmol_per_l: float = 2.15
+    vitamin_d_deficient_ng_per_ml: float = 20.0
+    vitamin_d_window_days: int = 365
+
+    # sglt2-fracture-caution
+    sglt2_egfr_threshold: float = 60.0
+    sglt2_egfr_window_days: int = 365
+
+    # insulin-hypoglycemia-fall-risk
+    older_adult_age_years: int = 65
+
+    # anabolic-duration-limit (per product and region)
+    anabolic_max_days: int = 730
+
+    # monitoring-overdue
+    monitoring_interval_days: int = 365
+    anabolic_bmd_interval_days: int = 730
+    antiresorptive_recent_days: int = 365
+
+    # denosumab
+    denosumab_dose_due_days: int = 183
+    denosumab_sequencing_days: int = 213
+    denosumab_hypocalcemia_renal_threshold: float = 30.0
+    denosumab_hypocalcemia_recent_dose_days: int = 365
+    denosumab_calcium_check_after_days: int = 7
+    denosumab_calcium_check_by_days: int = 14
+    denosumab_calcium_window_days: int = 30
+
+    # hypercalcemia-on-therapy
+    hypercalcemia_mmol_per_l: float = 2.60
+    severe_hypercalcemia_mmol_per_l: float = 3.00
+    hypercalcemia_window_days: int = 92
+
+    # diabetic-fracture-risk-phenotype
+    long_diabetes_days: int = 3652
+    bmd_window_days: int = 730
+
+    # fall-risk-assessment-due
+    fall_risk_window_days: int = 365
+
+    # obesity-bone-assessment
+    obesity_window_days: int = 730
+    bmi_obese_cn: float = 28.0
+    bmi_obese_who: float = 30.0
+    waist_male_cn_cm: float = 90.0
+    waist_female_cn_cm: float = 85.0
+    waist_male_who_cm: float = 102.0
+    waist_female_who_cm: float = 88.0
+
+    @property
+    def bmi_obese(self) -> float:
+        return self.bmi_obese_cn if self.population_profile is PopulationProfile.CN else self.bmi_obese_who
+
+    def waist_threshold_cm(self, female: bool) -> float:
+        if self.population_profile is PopulationProfile.CN:
+            return self.waist_female_cn_cm if female else self.waist_male_cn_cm
+        return self.waist_female_who_cm if female else self.waist_male_who_cm
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BHCDS_", env_nested_delimiter="__", extra="ignore")
+
+    # protocol and security
+    auth_enabled: bool = True
+    auth_issuers: dict[str, IssuerConfig] = Field(default_factory=dict)
+    auth_clock_skew_seconds: int = 60
+    public_base_url: str | None = None
+    cors_origins: list[str] = Field(default_factory=lambda: ["*"])
+    max_body_bytes: int = 20 * 1024 * 1024
+    hook_deadline_ms: int = 4000
+    fhir_timeout_seconds: float = 3.0
+    fhir_max_pages: int = 50
+
+    # storage and workers
+    database_url: str = "sqlite:///./var/bone-health-cds.db"
+    broker_url: str | None = None  # None: embedded broker (kombu SQLAlchemy transport on SQLite)
+    dispatch_interval_seconds: int = 300
+    scan_interval_seconds: int = 86400
+    fhir_base_url: str | None = None  # where reminders are delivered as FHIR Tasks and scans search
+    fhir_token: str | None = None
+    reminder_webhook_url: str | None = None
+    reminder_webhook_secret: str | None = None
+    delivery_max_attempts: int = 5
+
+    # clinical content: BHCDS_RULES__<NAME>, plus the profile at the top level as documented
+    population_profile: PopulationProfile = PopulationProfile.CN
+    rules: RuleSettings = Field(default_factory=RuleSettings)
+
+    log_level: str = "INFO"
+
+    @field_validator("auth_issuers", mode="before")
+    @classmethod
+    def _issuers(cls, value: Any) -> Any:
+        """Accept the JSON object of architecture.md: issuer → "<jwks>" or {"jwks": ..., ...}."""
+        if isinstance(value, str):
+            value = json.loads(value) if value.strip() else {}
+        if isinstance(value, dict):
+            return {iss: {"jwks": cfg} if isinstance(cfg, str) else cfg for iss, cfg in value.items()}
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [o.strip() for o in value.split(",") if o.strip()]
+        return value
+
+    def model_post_init(self, __context: Any) -> None:
+        # The population profile is a top-level setting (BHCDS_POPULATION_PROFILE); the rules read it.
+        if self.rules.population_profile is not self.population_profile:
+            self.rules = self.rules.model_copy(update={"population_profile": self.population_profile})
+
+    @property
+    def embedded(self) -> bool:
+        """True when no broker is configured: API, worker and beat run in one process tree."""
+        return self.broker_url is None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
