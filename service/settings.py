@@ -127,6 +127,13 @@ class Settings(BaseSettings):
     reminder_webhook_url: str | None = None
     reminder_webhook_secret: str | None = None
     delivery_max_attempts: int = 5
+    delivery_timeout_seconds: float = 10.0  # one HTTP attempt to the FHIR server or webhook
+    delivery_backoff_seconds: float = 2.0  # first retry waits up to this (full jitter), doubling each time
+    delivery_backoff_max_seconds: float = 300.0
+    reminder_lease_seconds: int = 900  # a claimed reminder untouched this long is re-queued (worker died)
+    celery_namespace: str = "bhcds"  # prefix of every broker key: several deployments share one Redis
+    scan_concurrency: int = 8  # patients fetched at once by the periodic scan
+    audit_hmac_secret: str | None = None  # key of the patient hash in hook_audit; None: random per process
 
     # clinical content: BHCDS_RULES__<NAME>, plus the profile at the top level as documented
     population_profile: PopulationProfile = PopulationProfile.CN
