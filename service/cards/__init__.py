@@ -1,0 +1,97 @@
+"""Findings → CDS Hooks cards: wording in English or Chinese, the seed citation, FHIR suggestions.
+
+Each clinical area's wording lives in its own module (``WORDING``: topic → :class:`Wording`); this
+module only assembles the card, so every card has the same source, citation, uuid and override reasons.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import cache
+
+from cds_hooks.models import Card, Coding, Source, Suggestion
+from service.cards import _suggestions
+from service.cards._wording import Wording
+from service.domain import PatientRecord
+from service.findings import TOPIC_SYSTEM, Finding, Indicator, Topic
+
+SOURCE_LABEL = "Bone Health CDS"
+OVERRIDE_SYSTEM = "urn:bone-health-cds:override-reason"
+_OVERRIDES = {
+    "en": (
+        ("benefit-outweighs-risk", "Benefit outweighs risk for this patient"),
+        ("patient-declined", "Patient declined"),
+        ("already-addressed", "Already addressed elsewhere"),
+        ("data-not-current", "Chart data not current"),
+    ),
+    "zh": (
+        ("benefit-outweighs-risk", "对该患者获益大于风险"),
+        ("patient-declined", "患者拒绝"),
+        ("already-addressed", "已在其他地方处理"),
+        ("data-not-current", "病历数据不是最新"),
+    ),
+}
+
+
+@cache
+def wording() -> dict[Topic, Wording]:
+    """Every topic's wording, gathered from the area modules."""
+    from service.cards import antiresorptives, diabetes_drugs, monitoring, risk_assessment
+
+    merged: dict[Topic, Wording] = {}
+    for module in (diabetes_drugs, antiresorptives, monitoring, risk_assessment):
+        merged.update(module.WORDING)
+    return merged
+
+
+def render(finding: Finding, record: PatientRecord, now: datetime, language: str = "en") -> Card:
+    """One card for one finding."""
+    lang = "zh" if language == "zh" else "en"
+    words = wording()[finding.topic]
+    text = words.compose(finding, record, lang)
+    citations = " ".join(c.render(lang) for c in words.citations)
+    suggestions = _suggest(finding, record, now, lang)
+    card = Card(
+        summary=text.summary,
+        indicator=finding.indicator.value,
+        detail=f"{text.detail}\n\n{citations}",
+        source=Source(
+            label=SOURCE_LABEL,
+            topic=Coding(
+                system=TOPIC_SYSTEM,
+                code=finding.topic.value,
+                display=words.title_zh if lang == "zh" else words.title_en,
+            ),
+        ),
+        suggestions=suggestions,
+        selectionBehavior=_selection_behavior(finding) if suggestions else None,
+        overrideReasons=(
+            [Coding(system=OVERRIDE_SYSTEM, code=c, display=d) for c, d in _OVERRIDES[lang]]
+            if finding.indicator in (Indicator.WARNING, Indicator.CRITICAL)
+            else []
+        ),
+    )
+    return card
+
+
+def _selection_behavior(finding: Finding) -> str:
+    """Alternatives (one draft to delete, one bisphosphonate to start) are at-most-one; tests are any."""
+    return "at-most-one" if finding.proposals or finding.delete_drafts else "any"
+
+
+def _suggest(finding: Finding, record: PatientRecord, now: datetime, lang: str) -> list[Suggestion]:
+    patient_id = record.patient.id
+    reason = finding.topic.value
+    suggestions: list[Suggestion] = []
+    names = {d.source: d.name for d in record.drafts}
+    for ref in finding.delete_drafts:
+        suggestions.append(_suggestions.delete_draft(ref, names.get(ref, ref), lang))
+    for lab in finding.lab_orders:
+        suggestions.append(_suggestions.order_lab(lab, patient_id, now, lang, reason))
+    for order in finding.service_orders:
+        suggestions.append(_suggestions.order_service(order, patient_id, now, lang, reason))
+    start = finding.facts.get("start")
+    for proposal in finding.proposals:
+        day = start if isinstance(start, date) else now.date()
+        suggestions.append(_suggestions.propose_medication(proposal, patient_id, now, day, lang, reason))
+    return suggestions

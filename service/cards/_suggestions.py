@@ -1,0 +1,107 @@
+"""Suggestions as real FHIR R4 resources, each validated with fhir.resources (R4B) before it leaves."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.servicerequest import ServiceRequest
+
+from cds_hooks.models import Action, Suggestion
+from service.cards import _catalog
+from service.domain import Lab
+from service.findings import Order, Proposal
+
+
+def _validated(model: Any, resource: dict[str, Any]) -> dict[str, Any]:
+    """Round-trip through the R4B model so an invalid suggestion fails loudly in tests, not in the EHR."""
+    model.model_validate(resource)
+    return resource
+
+
+def delete_draft(reference: str, name: str, language: str) -> Suggestion:
+    label = f"删除 {name} 的草稿医嘱" if language == "zh" else f"Remove the draft order for {name}"
+    return Suggestion(
+        label=label[:120],
+        isRecommended=True,
+        actions=[Action(type="delete", description=label[:120], resourceId=[reference])],
+    )
+
+
+def _service_request(patient_id: str, coding: _catalog.Orderable, authored: datetime, note: str) -> dict[str, Any]:
+    resource = {
+        "resourceType": "ServiceRequest",
+        "status": "draft",
+        "intent": "proposal",
+        "code": {
+            "coding": [{"system": coding["system"], "code": coding["code"], "display": coding["display"]}],
+            "text": coding["en"],
+        },
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "authoredOn": authored.isoformat(),
+        "note": [{"text": note}],
+    }
+    return _validated(ServiceRequest, resource)
+
+
+def order_lab(item: Lab, patient_id: str, now: datetime, language: str, reason: str) -> Suggestion:
+    coding = _catalog.lab(item)
+    name = coding["zh"] if language == "zh" else coding["en"]
+    label = f"开具{name}检查" if language == "zh" else f"Order {name}"
+    return Suggestion(
+        label=label,
+        actions=[
+            Action(
+                type="create",
+                description=label,
+                resource=_service_request(patient_id, coding, now, reason),
+            )
+        ],
+    )
+
+
+def order_service(order: Order, patient_id: str, now: datetime, language: str, reason: str) -> Suggestion:
+    coding = _catalog.service(order)
+    name = coding["zh"] if language == "zh" else coding["en"]
+    label = f"安排{name}" if language == "zh" else f"Order {name}"
+    return Suggestion(
+        label=label,
+        actions=[
+            Action(
+                type="create", description=label, resource=_service_request(patient_id, coding, now, reason)
+            )
+        ],
+    )
+
+
+def propose_medication(
+    proposal: Proposal, patient_id: str, now: datetime, start: date, language: str, reason: str
+) -> Suggestion:
+    """A draft MedicationRequest for a sequencing bisphosphonate, to start on ``start``."""
+    med = _catalog.medication(proposal)
+    name = med["zh"] if language == "zh" else med["en"]
+    dosage = med["dosage_zh"] if language == "zh" else med["dosage_en"]
+    resource = _validated(
+        MedicationRequest,
+        {
+            "resourceType": "MedicationRequest",
+            "status": "draft",
+            "intent": "proposal",
+            "medicationCodeableConcept": {
+                "coding": [{"system": med["system"], "code": med["code"], "display": med["display"]}],
+                "text": med["en"],
+            },
+            "subject": {"reference": f"Patient/{patient_id}"},
+            "authoredOn": now.isoformat(),
+            "note": [{"text": reason}],
+            "dosageInstruction": [
+                {
+                    "text": dosage,
+                    "timing": {"repeat": {"boundsPeriod": {"start": start.isoformat()}}},
+                }
+            ],
+        },
+    )
+    label = f"开始{name}(自 {start.isoformat()} 起)" if language == "zh" else f"Start {name} from {start.isoformat()}"
+    return Suggestion(label=label, actions=[Action(type="create", description=label, resource=resource)])
