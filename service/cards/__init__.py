@@ -36,10 +36,10 @@ _OVERRIDES = {
 @cache
 def wording() -> dict[Topic, Wording]:
     """Every topic's wording, gathered from the area modules."""
-    from service.cards import antiresorptives, diabetes_drugs, monitoring, risk_assessment
+    from service.cards import bone_drugs, denosumab, diabetes_drugs, monitoring, screening
 
     merged: dict[Topic, Wording] = {}
-    for module in (diabetes_drugs, antiresorptives, monitoring, risk_assessment):
+    for module in (diabetes_drugs, bone_drugs, denosumab, monitoring, screening):
         merged.update(module.WORDING)
     return merged
 

@@ -21,13 +21,14 @@ __all__ = ["Evaluation", "Moment", "Rule", "all_rules", "evaluate"]
 
 def all_rules() -> tuple[Rule, ...]:
     """Every rule, in the order cards are shown (most severe areas first)."""
-    from service.rules import antiresorptives, diabetes_drugs, monitoring, risk_assessment
+    from service.rules import bone_drugs, denosumab, diabetes_drugs, monitoring, screening
 
     return (
         *diabetes_drugs.RULES,
-        *antiresorptives.RULES,
+        *bone_drugs.RULES,
+        *denosumab.RULES,
         *monitoring.RULES,
-        *risk_assessment.RULES,
+        *screening.RULES,
     )
 
 

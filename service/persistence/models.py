@@ -1,0 +1,136 @@
+"""The three tables: clinician feedback, reminders (the schedule), and the hook audit trail.
+
+Timestamps are stored in UTC. SQLite keeps no time zone, so :class:`UtcDateTime` stores naive UTC
+there and always hands back aware UTC datetimes, on both dialects.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit key.
+_Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always aware UTC in Python, whatever the database keeps."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: dict[Any, Any] = {datetime: UtcDateTime()}
+
+
+class ReminderStatus(StrEnum):
+    PENDING = "pending"  # waiting for its due date
+    CLAIMED = "claimed"  # a dispatcher handed it to a worker
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"  # the finding no longer holds (or the patient died)
+    FAILED = "failed"  # permanent error or out of attempts; visible, never retried
+
+
+class Feedback(Base):
+    """One CDS Hooks feedback item; (card, outcome, outcomeTimestamp) makes a resend a no-op."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("card_uuid", "outcome", "outcome_timestamp", name="uq_feedback_item"),)
+
+    id: Mapped[int] = mapped_column(_Id, primary_key=True, autoincrement=True)
+    service_id: Mapped[str] = mapped_column(String(128))
+    card_uuid: Mapped[str] = mapped_column(String(128))
+    outcome: Mapped[str] = mapped_column(String(16))
+    outcome_timestamp: Mapped[str] = mapped_column(String(64))  # as sent: the idempotency key uses it
+    accepted_suggestions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    override_reason_code: Mapped[str | None] = mapped_column(String(128))
+    override_reason_system: Mapped[str | None] = mapped_column(String(255))
+    override_comment: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Reminder(Base):
+    """One reminder per (patient, topic, due date): the database, not the broker, is the schedule."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "topic", "due_date", name="uq_reminder_due"),
+        UniqueConstraint("task_key", name="uq_reminder_task_key"),
+        CheckConstraint(
+            "status IN ('pending', 'claimed', 'delivered', 'cancelled', 'failed')", name="ck_reminder_status"
+        ),
+        Index("ix_reminders_status_due", "status", "due_date"),
+        Index("ix_reminders_patient", "patient_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(_Id, primary_key=True, autoincrement=True)
+    patient_id: Mapped[str] = mapped_column(String(128))
+    topic: Mapped[str] = mapped_column(String(64))
+    due_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default=ReminderStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text)  # the card summary: no other patient data
+    task_key: Mapped[str] = mapped_column(String(255))  # "<patient>|<topic>|<due>": the FHIR Task identifier
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column()
+    delivered_at: Mapped[datetime | None] = mapped_column()
+
+
+class HookAudit(Base):
+    """Who called which hook and what came back; the patient only as a keyed hash."""
+
+    __tablename__ = "hook_audit"
+    __table_args__ = (Index("ix_hook_audit_at", "at"),)
+
+    id: Mapped[int] = mapped_column(_Id, primary_key=True, autoincrement=True)
+    service: Mapped[str] = mapped_column(String(128))
+    hook_instance: Mapped[str] = mapped_column(String(128))
+    issuer: Mapped[str | None] = mapped_column(String(512))
+    patient_hash: Mapped[str] = mapped_column(String(64))
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    outcome: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def task_key(patient_id: str, topic: str, due: date) -> str:
+    """The stable identifier of a reminder's FHIR Task; the same finding always gives the same key."""
+    return f"{patient_id}|{topic}|{due.isoformat()}"
