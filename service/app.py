@@ -1,0 +1,264 @@
+"""The FastAPI application: the three bone-health services wired onto the CDS Hooks protocol.
+
+Data flows one way: request → protocol (cds_hooks) → mapping → rules → cards (returned) and
+reminders (reconciled in the database). Routes are thin; the work is in those layers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio
+from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+import cds_hooks
+from cds_hooks.errors import invalid
+from cds_hooks.models import Card, ServiceDefinition
+from cds_hooks.service import CdsService, HookCall
+from mappings import MappingError, build_record
+from service import metrics
+from service.cards import render
+from service.evaluation import evaluate_record
+from service.findings import Finding, Indicator
+from service.persistence import (
+    SqlFeedbackStore,
+    audit_secret,
+    make_engine,
+    migrate,
+    record_audit,
+    session_factory,
+)
+from service.reminders.api import router as reminders_router
+from service.reminders.schedule import reconcile
+from service.rules import Moment
+from service.settings import Settings, get_settings
+
+log = logging.getLogger("bone_health_cds.hooks")
+
+Clock = Callable[[], datetime]
+
+# What the rules read, in the query subset the spec allows (patient-scoped type searches).
+PREFETCH: dict[str, str] = {
+    "patient": "Patient/{{context.patientId}}",
+    "conditions": "Condition?patient={{context.patientId}}",
+    "observations": "Observation?patient={{context.patientId}}",
+    "medicationRequests": "MedicationRequest?patient={{context.patientId}}",
+    "medicationStatements": "MedicationStatement?patient={{context.patientId}}",
+    "medicationAdministrations": "MedicationAdministration?patient={{context.patientId}}",
+    "medicationDispenses": "MedicationDispense?patient={{context.patientId}}",
+    "procedures": "Procedure?patient={{context.patientId}}",
+}
+
+SERVICES: tuple[ServiceDefinition, ...] = (
+    ServiceDefinition(
+        hook="patient-view",
+        id="bone-health-patient-view",
+        title="Bone health review",
+        description="Overdue osteoporosis-therapy monitoring, denosumab doses and sequencing, and bone "
+        "fracture-risk findings in type 2 diabetes and obesity.",
+        prefetch=PREFETCH,
+    ),
+    ServiceDefinition(
+        hook="order-select",
+        id="bone-health-order-select",
+        title="Bone safety of a selected order",
+        description="Checks a selected medication order against the patient's bone health: "
+        "thiazolidinediones in osteoporosis, bisphosphonates with poor kidney function, and more.",
+        prefetch=PREFETCH,
+    ),
+    ServiceDefinition(
+        hook="order-sign",
+        id="bone-health-order-sign",
+        title="Bone safety of orders being signed",
+        description="Checks every draft medication order against the patient's bone health before signing.",
+        prefetch=PREFETCH,
+    ),
+)
+
+_SEVERITY = {Indicator.CRITICAL: 0, Indicator.WARNING: 1, Indicator.INFO: 2}
+
+
+def draft_resources(call: HookCall) -> list[Mapping[str, Any]]:
+    """The draft orders the rules look at: the selections at order-select, every draft at order-sign."""
+    if call.hook == "patient-view":
+        return []
+    bundle = call.context.get("draftOrders") or {}
+    entries = [e.get("resource") for e in bundle.get("entry", []) if isinstance(e, dict)]
+    resources = [r for r in entries if isinstance(r, dict)]
+    if call.hook == "order-select":
+        selected = set(call.context.get("selections") or [])
+        resources = [r for r in resources if f"{r.get('resourceType')}/{r.get('id')}" in selected]
+    return resources
+
+
+class BoneHealth:
+    """The application: evaluates one hook call and keeps the reminder schedule in step."""
+
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        self.settings = settings
+        self.clock = clock
+        migrate(settings.database_url)
+        self.engine = make_engine(settings.database_url)
+        self.sessions = session_factory(self.engine)
+        self.audit_key = audit_secret(settings.audit_hmac_secret)
+
+    async def handle(self, call: HookCall) -> Sequence[Card]:
+        started = time.perf_counter()
+        now = self.clock()
+        resources = [r for rs in call.data.values() for r in rs]
+        try:
+            record = build_record(call.patient_id, resources, draft_resources(call))
+        except MappingError as exc:
+            raise invalid(exc.field, f"{exc.resource}: {exc}") from exc
+        moment = Moment.VIEW if call.hook == "patient-view" else Moment.ORDER
+        evaluation = evaluate_record(record, now, self.settings, moment)
+        findings = sorted(evaluation.cards, key=lambda f: _SEVERITY[f.indicator])
+        cards = [render(f, record, now, call.language) for f in findings]
+        topics = [f.topic.value for f in findings]
+        await self._remember(call, evaluation.reminders, record.patient.deceased, now)
+        latency_ms = (time.perf_counter() - started) * 1000
+        metrics.observe_hook(call.service_id, topics, latency_ms / 1000)
+        await self._audit(call, topics, latency_ms)
+        log.info(
+            "hook answered",
+            extra={
+                "hook_instance": call.hook_instance,
+                "service": call.service_id,
+                "issuer": call.issuer,
+                "topics": topics,
+                "latency_ms": round(latency_ms, 2),
+                "outcome": "ok",
+            },
+        )
+        return cards
+
+    async def _remember(self, call: HookCall, findings: Sequence[Finding], deceased: bool, now: datetime) -> None:
+        """Reconcile reminders. A database fault must not cost the clinician the cards: log and count it."""
+
+        def work() -> None:
+            with self.sessions.begin() as session:
+                reconcile(session, call.patient_id, findings, deceased=deceased, now=now)
+
+        try:
+            await anyio.to_thread.run_sync(work)
+        except Exception as exc:  # the cards still go out; the next evaluation reconciles again
+            metrics.REMINDER_SCHEDULING_FAILURES.inc()
+            log.error("reminder scheduling failed: %s", type(exc).__name__, extra={"service": call.service_id})
+
+    async def _audit(self, call: HookCall, topics: list[str], latency_ms: float) -> None:
+        def work() -> None:
+            record_audit(
+                self.sessions,
+                secret=self.audit_key,
+                service=call.service_id,
+                hook_instance=call.hook_instance,
+                issuer=call.issuer,
+                patient_id=call.patient_id,
+                topics=topics,
+                latency_ms=latency_ms,
+                outcome="ok",
+            )
+
+        try:
+            await anyio.to_thread.run_sync(work)
+        except Exception as exc:  # an audit fault is reported, never hidden, but does not fail the hook
+            metrics.AUDIT_FAILURES.inc()
+            log.error("audit write failed: %s", type(exc).__name__, extra={"service": call.service_id})
+
+    def ready(self) -> dict[str, str]:
+        """Database and broker reachability, for /readyz."""
+        status: dict[str, str] = {}
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            status["database"] = "ok"
+        except Exception as exc:
+            status["database"] = f"unavailable: {type(exc).__name__}"
+        status["broker"] = _broker_status(self.settings)
+        return status
+
+
+def _broker_status(settings: Settings) -> str:
+    if settings.broker_url is None:
+        return "ok (embedded)"
+    try:
+        from kombu import Connection
+
+        with Connection(settings.broker_url, connect_timeout=1) as conn:
+            conn.ensure_connection(max_retries=1, timeout=1)
+        return "ok"
+    except Exception as exc:
+        return f"unavailable: {type(exc).__name__}"
+
+
+def protocol_config(settings: Settings) -> cds_hooks.ProtocolConfig:
+    """The protocol's settings, from the application's one settings class."""
+    return cds_hooks.ProtocolConfig(
+        auth_enabled=settings.auth_enabled,
+        issuers={
+            iss: cds_hooks.IssuerPolicy(
+                jwks=cfg.jwks,
+                jku=tuple(cfg.jku),
+                fhir_servers=tuple(cfg.fhir_servers) if cfg.fhir_servers is not None else None,
+            )
+            for iss, cfg in settings.auth_issuers.items()
+        },
+        public_base_url=settings.public_base_url,
+        clock_skew_seconds=settings.auth_clock_skew_seconds,
+        cors_origins=tuple(settings.cors_origins),
+        max_body_bytes=settings.max_body_bytes,
+        fhir_timeout_seconds=settings.fhir_timeout_seconds,
+        fhir_max_pages=settings.fhir_max_pages,
+        hook_deadline_ms=settings.hook_deadline_ms,
+        replay_cache_redis_url=settings.broker_url if _is_redis(settings.broker_url) else None,
+    )
+
+
+def _is_redis(url: str | None) -> bool:
+    return url is not None and url.startswith(("redis://", "rediss://"))
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    """The ASGI app. ``clock`` is injectable so tests and scenarios run at a fixed time."""
+    settings = settings or get_settings()
+    bone_health = BoneHealth(settings, clock or (lambda: datetime.now(UTC)))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        bone_health.engine.dispose()
+
+    app = FastAPI(
+        title="Bone Health CDS",
+        version="0.1.0",
+        description="CDS Hooks 2.0 service: bone health in type 2 diabetes and obesity.",
+        lifespan=lifespan,
+    )
+    app.state.bone_health = bone_health
+    services = [CdsService(definition=d, handler=bone_health.handle) for d in SERVICES]
+    cds_hooks.mount(app, services, protocol_config(settings), SqlFeedbackStore(bone_health.sessions))
+    app.include_router(reminders_router(bone_health.sessions))
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        status = await anyio.to_thread.run_sync(bone_health.ready)
+        ok = all(v.startswith("ok") for v in status.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", **status}, status_code=200 if ok else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
