@@ -1,0 +1,32 @@
+"""Persistence: SQLite (embedded default) or PostgreSQL, SQLAlchemy 2 models, Alembic migrations."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.persistence._engine import make_engine
+from service.persistence._migrate import migrate
+from service.persistence.audit import audit_secret, patient_hash, record_audit
+from service.persistence.feedback import SqlFeedbackStore
+from service.persistence.models import Feedback, HookAudit, Reminder, ReminderStatus
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded rows usable after commit (callers read them back)."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+__all__ = [
+    "Feedback",
+    "HookAudit",
+    "Reminder",
+    "ReminderStatus",
+    "SqlFeedbackStore",
+    "audit_secret",
+    "make_engine",
+    "migrate",
+    "patient_hash",
+    "record_audit",
+    "session_factory",
+]

@@ -1,0 +1,1 @@
+"""Reminders: time-bound findings become rows, beat dispatches the due ones, workers deliver them."""

@@ -1,0 +1,55 @@
+"""``GET /reminders?patient=<id>[&status=<s>]``: a patient's reminders, for clinicians and support."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.persistence.models import Reminder, ReminderStatus
+
+_STATUSES = {s.value for s in ReminderStatus}
+
+
+def router(session_factory: sessionmaker[Session]) -> APIRouter:
+    api = APIRouter()
+
+    @api.get("/reminders", response_model=None)
+    def list_reminders(patient: str | None = None, status: str | None = None) -> Any:
+        # A plain (sync) endpoint: FastAPI runs it in its thread pool, off the event loop.
+        if not patient:
+            return _bad_request("required", "query parameter 'patient' is required", "patient")
+        if status is not None and status not in _STATUSES:
+            allowed = ", ".join(sorted(_STATUSES))
+            return _bad_request("value", f"status must be one of: {allowed}", "status")
+        query = select(Reminder).where(Reminder.patient_id == patient)
+        if status is not None:
+            query = query.where(Reminder.status == status)
+        with session_factory() as session:
+            rows = session.execute(query.order_by(Reminder.due_date, Reminder.id)).scalars().all()
+        return [_json(row) for row in rows]
+
+    return api
+
+
+def _json(row: Reminder) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "patient": row.patient_id,
+        "topic": row.topic,
+        "due_date": row.due_date.isoformat(),
+        "status": row.status,
+        "attempts": row.attempts,
+        "last_error": row.last_error,
+    }
+
+
+def _bad_request(code: str, diagnostics: str, parameter: str) -> JSONResponse:
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": code, "diagnostics": diagnostics, "expression": [parameter]}],
+    }
+    return JSONResponse(outcome, status_code=400, media_type="application/fhir+json")

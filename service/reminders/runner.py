@@ -1,0 +1,106 @@
+"""Process entry points the CLI calls: worker, beat, one-off dispatch and scan, embedded mode."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from service.persistence import migrate
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_STOP_GRACE_SECONDS = 15.0
+
+
+def run_worker(settings: Settings, concurrency: int | None = None) -> None:
+    """Run a Celery worker in this process until it is stopped."""
+    from service.celery_app import make_celery
+
+    migrate(settings.database_url)
+    argv = ["worker", f"--loglevel={settings.log_level}"]
+    if concurrency is not None:
+        argv.append(f"--concurrency={concurrency}")
+    make_celery(settings).worker_main(argv)
+
+
+def run_beat(settings: Settings) -> None:
+    """Run Celery beat (the dispatcher and scan timers) in this process until it is stopped."""
+    from service.celery_app import make_celery
+
+    migrate(settings.database_url)
+    make_celery(settings).start(["beat", f"--loglevel={settings.log_level}"])
+
+
+def dispatch_once(settings: Settings) -> int:
+    """Claim the due reminders now and enqueue their deliveries; returns how many were enqueued."""
+    from service.celery_app import make_celery
+    from service.reminders.tasks import run_dispatch
+
+    migrate(settings.database_url)
+    return run_dispatch(make_celery(settings))
+
+
+def scan_once(settings: Settings) -> int:
+    """Scan the FHIR server now; returns how many patients were evaluated."""
+    from service.reminders.tasks import run_scan
+
+    migrate(settings.database_url)
+    return run_scan(settings)
+
+
+def start_embedded(settings: Settings) -> Callable[[], None]:
+    """Start a worker and beat as child processes for the all-in-one ``serve``.
+
+    The children get exactly these settings (as BHCDS_* variables). Returns a function that stops
+    them: SIGTERM (Celery's warm shutdown), then SIGKILL if one is still running after a grace period.
+    """
+    migrate(settings.database_url)
+    env = settings_environment(settings)
+    base = [sys.executable, "-m", "celery", "-A", "service.celery_app:app"]
+    level = f"--loglevel={settings.log_level}"
+    children = [
+        subprocess.Popen([*base, "worker", level, "--concurrency=1"], env=env),
+        subprocess.Popen([*base, "beat", level], env=env),
+    ]
+    log.info("embedded worker (pid %d) and beat (pid %d) started", children[0].pid, children[1].pid)
+    stopped = False
+
+    def stop() -> None:
+        nonlocal stopped
+        if stopped:
+            return
+        stopped = True
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=_STOP_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                log.warning("celery child %d did not stop in time; killing it", child.pid)
+                child.kill()
+                child.wait()
+
+    return stop
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """This process's environment with BHCDS_* replaced by ``settings``, for child processes."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BHCDS_")}
+    for name, value in settings.model_dump(mode="json").items():
+        if value is not None:
+            env[f"BHCDS_{name.upper()}"] = _env_value(value)
+    return env
+
+
+def _env_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)

@@ -1,0 +1,102 @@
+"""Celery tasks: deliver one reminder, dispatch due reminders, scan the FHIR server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from celery import Task
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.findings import Finding
+from service.persistence import make_engine, session_factory
+from service.persistence.models import utcnow
+from service.reminders.delivery import Outcome, deliver_reminder
+from service.reminders.dispatch import dispatch_due
+from service.settings import Settings
+
+if TYPE_CHECKING:
+    from service.celery_app import BoneHealthCelery
+
+log = logging.getLogger(__name__)
+
+DELIVER_TASK = "bhcds.deliver_reminder"
+DISPATCH_TASK = "bhcds.dispatch_due"
+SCAN_TASK = "bhcds.scan"
+
+Evaluate = Callable[[str, list[dict[str, Any]], datetime], Sequence[Finding]]
+
+
+@lru_cache(maxsize=4)
+def factory_for(url: str) -> sessionmaker[Session]:
+    """One engine per database and process (created lazily, so after a prefork fork)."""
+    return session_factory(make_engine(url))
+
+
+def evaluator(settings: Settings) -> Evaluate:
+    """The application's evaluation, imported late: the worker starts without the rules loaded."""
+    from service.evaluation import evaluate_resources
+
+    def evaluate(patient_id: str, resources: list[dict[str, Any]], now: datetime) -> Sequence[Finding]:
+        return evaluate_resources(patient_id, resources, now, settings)
+
+    return evaluate
+
+
+def run_dispatch(app: BoneHealthCelery) -> int:
+    settings = app.settings
+    if not settings.fhir_base_url and not settings.reminder_webhook_url:
+        log.warning(
+            "reminder delivery is not configured (set BHCDS_FHIR_BASE_URL or BHCDS_REMINDER_WEBHOOK_URL): "
+            "due reminders stay pending"
+        )
+        return 0
+    deliver = app.tasks[DELIVER_TASK]
+    return dispatch_due(
+        factory_for(settings.database_url),
+        lambda reminder_id: deliver.apply_async(args=[reminder_id]),
+        now=utcnow(),
+        lease=timedelta(seconds=settings.reminder_lease_seconds),
+    )
+
+
+def run_scan(settings: Settings) -> int:
+    from service.reminders.scan import scan
+
+    return asyncio.run(scan(settings, evaluator(settings), factory=factory_for(settings.database_url)))
+
+
+def register(app: BoneHealthCelery) -> None:
+    """Define the tasks on ``app`` (each app carries its own settings)."""
+    settings = app.settings
+
+    @app.task(
+        bind=True,
+        name=DELIVER_TASK,
+        acks_late=True,
+        max_retries=None,
+        time_limit=delivery_time_limit(settings),
+    )
+    def deliver(self: Task[Any, Any], reminder_id: int) -> str:
+        result = deliver_reminder(factory_for(settings.database_url), reminder_id, settings)
+        if result.outcome is Outcome.RETRY:
+            raise self.retry(countdown=result.retry_in, max_retries=None)
+        return result.outcome.value
+
+    # Dispatch and scan are idempotent and rerun by beat: a lost run is simply the next one.
+    @app.task(name=DISPATCH_TASK, acks_late=False)
+    def dispatch() -> int:
+        return run_dispatch(app)
+
+    @app.task(name=SCAN_TASK, acks_late=False)
+    def scan() -> int:
+        return run_scan(settings)
+
+
+def delivery_time_limit(settings: Settings) -> int:
+    """Hard limit of one delivery task: two HTTP calls (FHIR, webhook) plus database work."""
+    return int(settings.delivery_timeout_seconds * 2 + 60)
