@@ -140,7 +140,9 @@ class BoneHealth:
         )
         return cards
 
-    async def _remember(self, call: HookCall, findings: Sequence[Finding], deceased: bool, now: datetime) -> None:
+    async def _remember(
+        self, call: HookCall, findings: Sequence[Finding], deceased: bool, now: datetime
+    ) -> None:
         """Reconcile reminders. A database fault must not cost the clinician the cards: log and count it."""
 
         def work() -> None:
@@ -151,7 +153,9 @@ class BoneHealth:
             await anyio.to_thread.run_sync(work)
         except Exception as exc:  # the cards still go out; the next evaluation reconciles again
             metrics.REMINDER_SCHEDULING_FAILURES.inc()
-            log.error("reminder scheduling failed: %s", type(exc).__name__, extra={"service": call.service_id})
+            log.error(
+                "reminder scheduling failed: %s", type(exc).__name__, extra={"service": call.service_id}
+            )
 
     async def _audit(self, call: HookCall, topics: list[str], latency_ms: float) -> None:
         def work() -> None:
@@ -255,7 +259,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     async def readyz() -> JSONResponse:
         status = await anyio.to_thread.run_sync(bone_health.ready)
         ok = all(v.startswith("ok") for v in status.values())
-        return JSONResponse({"status": "ok" if ok else "unavailable", **status}, status_code=200 if ok else 503)
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", **status}, status_code=200 if ok else 503
+        )
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus() -> Response:

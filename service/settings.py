@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class PopulationProfile(StrEnum):
@@ -111,7 +111,7 @@ class Settings(BaseSettings):
     auth_issuers: dict[str, IssuerConfig] = Field(default_factory=dict)
     auth_clock_skew_seconds: int = 60
     public_base_url: str | None = None
-    cors_origins: list[str] = Field(default_factory=lambda: ["*"])
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
     max_body_bytes: int = 20 * 1024 * 1024
     hook_deadline_ms: int = 4000
     fhir_timeout_seconds: float = 3.0
@@ -154,7 +154,9 @@ class Settings(BaseSettings):
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _origins(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.strip().startswith("["):
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
             return [o.strip() for o in value.split(",") if o.strip()]
         return value
 

@@ -49,19 +49,31 @@ def _chart() -> dict[str, list[dict[str, Any]]]:
             "code": {"coding": [{"system": "http://loinc.org", "code": "17861-6"}]},
             "subject": subject,
             "effectiveDateTime": (TODAY - timedelta(days=400 + i)).isoformat(),
-            "valueQuantity": {"value": 9.4, "unit": "mg/dL", "system": "http://unitsofmeasure.org", "code": "mg/dL"},
+            "valueQuantity": {
+                "value": 9.4,
+                "unit": "mg/dL",
+                "system": "http://unitsofmeasure.org",
+                "code": "mg/dL",
+            },
         }
         for i in range(3)
     ]
     return {
-        "Patient": [{"resourceType": "Patient", "id": PATIENT, "gender": "female", "birthDate": "1950-05-01"}],
+        "Patient": [
+            {"resourceType": "Patient", "id": PATIENT, "gender": "female", "birthDate": "1950-05-01"}
+        ],
         "Condition": [
             {
                 "resourceType": "Condition",
                 "id": "c1",
                 "subject": subject,
                 "clinicalStatus": {
-                    "coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                            "code": "active",
+                        }
+                    ]
                 },
                 "code": {"coding": [{"system": "http://snomed.info/sct", "code": "44054006"}]},
             },
@@ -203,7 +215,9 @@ def _patient_view(fhir: FhirServer) -> dict[str, Any]:
     }
 
 
-def test_patient_view_fetches_from_the_fhir_server_and_answers_cards(tmp_path: Path, fhir: FhirServer) -> None:
+def test_patient_view_fetches_from_the_fhir_server_and_answers_cards(
+    tmp_path: Path, fhir: FhirServer
+) -> None:
     proc, base = _start(tmp_path, {"BHCDS_AUTH_ENABLED": "false"})
     try:
         discovery = httpx.get(f"{base}/cds-services").json()
@@ -212,7 +226,9 @@ def test_patient_view_fetches_from_the_fhir_server_and_answers_cards(tmp_path: P
             "bone-health-order-select",
             "bone-health-order-sign",
         }
-        response = httpx.post(f"{base}/cds-services/bone-health-patient-view", json=_patient_view(fhir), timeout=10)
+        response = httpx.post(
+            f"{base}/cds-services/bone-health-patient-view", json=_patient_view(fhir), timeout=10
+        )
         assert response.status_code == 200, response.text
         topics = {c["source"]["topic"]["code"] for c in response.json()["cards"]}
         assert "denosumab-dose-due" in topics
@@ -253,7 +269,9 @@ def test_with_auth_on_a_signed_request_passes_and_an_unsigned_one_is_refused(
             algorithm="ES384",
             headers={"kid": "k1"},
         )
-        response = httpx.post(url, json=_patient_view(fhir), headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        response = httpx.post(
+            url, json=_patient_view(fhir), headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
         assert response.status_code == 200, response.text
         assert "denosumab-dose-due" in {c["source"]["topic"]["code"] for c in response.json()["cards"]}
         replay = httpx.post(url, json=_patient_view(fhir), headers={"Authorization": f"Bearer {token}"})

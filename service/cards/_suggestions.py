@@ -29,7 +29,9 @@ def delete_draft(reference: str, name: str, language: str) -> Suggestion:
     )
 
 
-def _service_request(patient_id: str, coding: _catalog.Orderable, authored: datetime, note: str) -> dict[str, Any]:
+def _service_request(
+    patient_id: str, coding: _catalog.Orderable, authored: datetime, note: str
+) -> dict[str, Any]:
     resource = {
         "resourceType": "ServiceRequest",
         "status": "draft",
@@ -103,5 +105,9 @@ def propose_medication(
             ],
         },
     )
-    label = f"开始{name}(自 {start.isoformat()} 起)" if language == "zh" else f"Start {name} from {start.isoformat()}"
+    label = (
+        f"开始{name}(自 {start.isoformat()} 起)"
+        if language == "zh"
+        else f"Start {name} from {start.isoformat()}"
+    )
     return Suggestion(label=label, actions=[Action(type="create", description=label, resource=resource)])

@@ -42,7 +42,9 @@ def days_since(at: datetime | date, now: datetime) -> int:
 # --- observations ---------------------------------------------------------------------------------
 
 
-def latest(record: PatientRecord, lab: Lab, now: datetime, window_days: int | None = None) -> Measurement | None:
+def latest(
+    record: PatientRecord, lab: Lab, now: datetime, window_days: int | None = None
+) -> Measurement | None:
     """The latest value of ``lab`` dated no later than now (and within the window, if given)."""
     found: Measurement | None = None
     for m in record.measurements:
@@ -73,13 +75,17 @@ def serum_calcium(
     if ca is None or ca.value is None:
         return None
     same_day = [
-        m for m in record.measurements if m.lab is Lab.ALBUMIN and m.value is not None and m.at.date() == ca.at.date()
+        m
+        for m in record.measurements
+        if m.lab is Lab.ALBUMIN and m.value is not None and m.at.date() == ca.at.date()
     ]
     if not same_day:
         return SerumCalcium(ca.value, ca.value, ca.at, None)
     albumin = max(same_day, key=lambda m: m.at).value
     assert albumin is not None
-    corrected = ca.value + settings.albumin_correction_mmol_per_g * (settings.albumin_reference_g_per_l - albumin)
+    corrected = ca.value + settings.albumin_correction_mmol_per_g * (
+        settings.albumin_reference_g_per_l - albumin
+    )
     return SerumCalcium(round(corrected, 3), ca.value, ca.at, albumin)
 
 
@@ -102,7 +108,14 @@ def cockcroft_gault(record: PatientRecord, now: datetime, window_days: int) -> R
     weight = latest(record, Lab.BODY_WEIGHT, now, window_days)
     age = record.patient.age_on(now.date())
     sex = record.patient.sex
-    if cr is None or cr.value is None or cr.value <= 0 or weight is None or weight.value is None or age is None:
+    if (
+        cr is None
+        or cr.value is None
+        or cr.value <= 0
+        or weight is None
+        or weight.value is None
+        or age is None
+    ):
         return None
     if sex not in (Sex.FEMALE, Sex.MALE):
         return None
@@ -165,7 +178,10 @@ def latest_dxa_t_score(record: PatientRecord, now: datetime) -> Measurement | No
     scores = [
         m
         for m in record.measurements
-        if m.lab is Lab.T_SCORE and m.site in FRAGILITY_SITES and m.value is not None and m.at.date() <= now.date()
+        if m.lab is Lab.T_SCORE
+        and m.site in FRAGILITY_SITES
+        and m.value is not None
+        and m.at.date() <= now.date()
     ]
     if not scores:
         return None

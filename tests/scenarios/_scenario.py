@@ -138,9 +138,7 @@ def load(path: Path) -> Scenario:
         expect={str(k): str(v) for k, v in (raw.get("expect") or {}).items()},
         absent=[str(t) for t in raw.get("absent") or []],
         only=bool(raw.get("only", False)),
-        reminders={
-            str(k): date.fromisoformat(str(v)[:10]) for k, v in (raw.get("reminders") or {}).items()
-        },
+        reminders={str(k): date.fromisoformat(str(v)[:10]) for k, v in (raw.get("reminders") or {}).items()},
         detail_contains={str(k): list(v) for k, v in (raw.get("detail_contains") or {}).items()},
         suggestions={str(k): int(v) for k, v in (raw.get("suggestions") or {}).items()},
     )
