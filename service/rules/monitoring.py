@@ -1,5 +1,237 @@
-"""Rules of this clinical area (being written)."""
+"""``monitoring-overdue``: the safety and efficacy tests each bone therapy needs (T2DM §2.3, §3).
 
-from service.rules._registry import Rule
+A therapy calls for tests, each with an interval; a test is overdue when no result lies within it.
+Time-bound: the finding exists whenever a therapy applies, with ``due`` the day the oldest test runs
+out of its interval, or the therapy's first recorded date for a test never done; ``fires`` is
+``now >= due``.
 
-RULES: tuple[Rule, ...] = ()
+Readings of rules.md chosen here (a careful clinician's):
+
+- "Runs out of its interval": a result dated L is within a 365-day interval up to L + 365, so the
+  test falls due on L + 366, the first day without a result in the interval (day 365 is still in
+  time, day 366 is overdue, matching ``within``).
+- "Renal function" is done when any creatinine clearance, eGFR or serum creatinine was reported:
+  the creatinine is the test, eGFR and Cockcroft–Gault are computed from it.
+- When several therapies call for the same test, its interval is the shortest and its "first
+  recorded date" the earliest first date of those therapies. A therapy's first recorded date is the
+  earliest dated exposure of the drug classes that make it apply now.
+- "Vitamin D supplement" is native or active vitamin D (rules.md lists calcitriol and alfacalcidol).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from service.domain import (
+    BMD_RESULTS,
+    BONE_TURNOVER_MARKERS,
+    VITAMIN_D,
+    DrugClass,
+    Lab,
+    Measurement,
+    MedicationExposure,
+    PatientRecord,
+)
+from service.findings import Finding, Indicator, Topic
+from service.rules._common import (
+    active,
+    add_days,
+    bone_fragility,
+    denosumab_last_dose,
+    first_exposure,
+    has_t2dm,
+    last_exposure,
+    last_result,
+    within,
+)
+from service.rules._registry import Moment, Rule
+from service.settings import RuleSettings
+
+
+class Check(StrEnum):
+    """A monitoring test: which results count for it (``labs``) and what the card orders (``order``)."""
+
+    CALCIUM = "calcium"
+    RENAL_FUNCTION = "renal-function"
+    TURNOVER_MARKER = "turnover-marker"
+    BMD = "bmd"
+    PHOSPHATE = "phosphate"
+    PTH = "pth"
+    VITAMIN_D = "vitamin-d"
+
+    @property
+    def labs(self) -> frozenset[Lab]:
+        return _LABS[self]
+
+    @property
+    def order(self) -> Lab:
+        return _ORDER[self]
+
+
+_LABS: dict[Check, frozenset[Lab]] = {
+    Check.CALCIUM: frozenset({Lab.CALCIUM}),
+    Check.RENAL_FUNCTION: frozenset({Lab.EGFR, Lab.CREATININE_CLEARANCE, Lab.CREATININE}),
+    Check.TURNOVER_MARKER: BONE_TURNOVER_MARKERS,
+    Check.BMD: BMD_RESULTS,
+    Check.PHOSPHATE: frozenset({Lab.PHOSPHATE}),
+    Check.PTH: frozenset({Lab.PTH}),
+    Check.VITAMIN_D: frozenset({Lab.VITAMIN_D}),
+}
+_ORDER: dict[Check, Lab] = {
+    Check.CALCIUM: Lab.CALCIUM,
+    Check.RENAL_FUNCTION: Lab.EGFR,
+    Check.TURNOVER_MARKER: Lab.CTX,
+    Check.BMD: Lab.BMD,
+    Check.PHOSPHATE: Lab.PHOSPHATE,
+    Check.PTH: Lab.PTH,
+    Check.VITAMIN_D: Lab.VITAMIN_D,
+}
+
+
+class TherapyKind(StrEnum):
+    ANTIRESORPTIVE = "antiresorptive"  # bisphosphonate or denosumab
+    ANABOLIC = "anabolic"  # teriparatide, abaloparatide
+    SUPPLEMENT = "supplement"  # calcium or vitamin D, in T2DM or bone fragility
+
+
+@dataclass(frozen=True, slots=True)
+class Therapy:
+    """A therapy that calls for monitoring now."""
+
+    kind: TherapyKind
+    names: tuple[str, ...]  # the drugs as charted
+    since: date | None  # first recorded date of the classes that make it apply
+    tests: tuple[tuple[Check, int], ...]  # (test, interval in days)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckStatus:
+    """One test the therapies call for, and where it stands."""
+
+    check: Check
+    interval_days: int
+    last: Measurement | None  # the latest result, any age
+    due: date | None  # the day it falls (or fell) due; None: never done and no therapy date
+    overdue: bool
+
+
+def _names(exposures: list[MedicationExposure]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(m.name for m in exposures))
+
+
+def _since(record: PatientRecord, classes: list[DrugClass]) -> date | None:
+    dates = [d for d in (first_exposure(record, cls) for cls in classes) if d is not None]
+    return min(dates).date() if dates else None
+
+
+def _antiresorptive(record: PatientRecord, now: datetime, settings: RuleSettings) -> Therapy | None:
+    recent = settings.antiresorptive_recent_days
+    classes: list[DrugClass] = []
+    last_bp = last_exposure(record, DrugClass.BISPHOSPHONATE, now)
+    if active(record, DrugClass.BISPHOSPHONATE) or (last_bp is not None and within(last_bp, now, recent)):
+        classes.append(DrugClass.BISPHOSPHONATE)
+    d = denosumab_last_dose(record, now)
+    if d is not None and within(d, now, recent):
+        classes.append(DrugClass.DENOSUMAB)
+    if not classes:
+        return None
+    every = settings.monitoring_interval_days
+    drugs = [m for m in record.medications if set(classes) & m.classes]
+    return Therapy(
+        TherapyKind.ANTIRESORPTIVE,
+        _names(drugs),
+        _since(record, classes),
+        ((Check.CALCIUM, every), (Check.RENAL_FUNCTION, every), (Check.TURNOVER_MARKER, every)),
+    )
+
+
+def _anabolic(record: PatientRecord, settings: RuleSettings) -> Therapy | None:
+    drugs = active(record, DrugClass.ANABOLIC)
+    if not drugs:
+        return None
+    every = settings.monitoring_interval_days
+    return Therapy(
+        TherapyKind.ANABOLIC,
+        _names(drugs),
+        _since(record, [DrugClass.ANABOLIC]),
+        (
+            (Check.CALCIUM, every),
+            (Check.TURNOVER_MARKER, every),
+            (Check.BMD, settings.anabolic_bmd_interval_days),
+        ),
+    )
+
+
+def _supplement(record: PatientRecord, now: datetime, settings: RuleSettings) -> Therapy | None:
+    classes = [cls for cls in (DrugClass.CALCIUM_SUPPLEMENT, *sorted(VITAMIN_D)) if active(record, cls)]
+    if not classes or not (has_t2dm(record) or bone_fragility(record, now)):
+        return None
+    every = settings.monitoring_interval_days
+    drugs = [m for m in record.medications if m.active and set(classes) & m.classes]
+    return Therapy(
+        TherapyKind.SUPPLEMENT,
+        _names(drugs),
+        _since(record, classes),
+        tuple((t, every) for t in (Check.CALCIUM, Check.PHOSPHATE, Check.PTH, Check.VITAMIN_D)),
+    )
+
+
+def therapies(record: PatientRecord, now: datetime, settings: RuleSettings) -> tuple[Therapy, ...]:
+    """The therapies that call for monitoring now, in the order the card lists them."""
+    found = (
+        _antiresorptive(record, now, settings),
+        _anabolic(record, settings),
+        _supplement(record, now, settings),
+    )
+    return tuple(t for t in found if t is not None)
+
+
+def check_statuses(
+    record: PatientRecord, now: datetime, applying: tuple[Therapy, ...]
+) -> tuple[CheckStatus, ...]:
+    """Each test once, with the shortest interval and the earliest first date of its therapies."""
+    intervals: dict[Check, int] = {}
+    starts: dict[Check, date] = {}
+    for therapy in applying:
+        for test, days in therapy.tests:
+            intervals[test] = min(days, intervals.get(test, days))
+            if therapy.since is not None:
+                starts[test] = min(therapy.since, starts.get(test, therapy.since))
+    statuses: list[CheckStatus] = []
+    for test, days in intervals.items():
+        last = last_result(record, test.labs, now)
+        if last is not None:
+            due: date | None = add_days(last.at.date(), days + 1)
+            overdue = not within(last.at, now, days)
+        else:
+            due = starts.get(test)
+            overdue = True
+        statuses.append(CheckStatus(test, days, last, due, overdue))
+    return tuple(statuses)
+
+
+def monitoring_overdue(record: PatientRecord, now: datetime, settings: RuleSettings) -> Finding | None:
+    """``monitoring-overdue`` (warning).
+
+    facts: ``therapies`` (tuple of :class:`Therapy`), ``tests`` (tuple of :class:`CheckStatus`, every
+    test called for), ``overdue`` (the overdue ones, in the same order).
+    """
+    applying = therapies(record, now, settings)
+    if not applying:
+        return None
+    statuses = check_statuses(record, now, applying)
+    overdue = tuple(s for s in statuses if s.overdue)
+    dues = [s.due for s in statuses if s.due is not None]
+    return Finding(
+        topic=Topic.MONITORING_OVERDUE,
+        indicator=Indicator.WARNING,
+        facts={"therapies": applying, "tests": statuses, "overdue": overdue},
+        due=min(dues) if dues else None,
+        lab_orders=tuple(dict.fromkeys(s.check.order for s in overdue)),
+        fires=bool(overdue),
+    )
+
+
+RULES: tuple[Rule, ...] = (Rule(Topic.MONITORING_OVERDUE, Moment.VIEW, monitoring_overdue),)
