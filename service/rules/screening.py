@@ -1,5 +1,275 @@
-"""Rules of this clinical area (being written)."""
+"""Screening rules at patient-view (rules.md "Patient-view rules"): who needs a closer look at bone.
 
-from service.rules._registry import Rule
+Four info cards, none time-bound: a T2DM phenotype with high fracture risk and no recent DXA, a fall-risk
+assessment that is due, obesity that hides fracture risk, and untreated vitamin D deficiency.
+Every threshold and window comes from :class:`RuleSettings`.
+"""
 
-RULES: tuple[Rule, ...] = ()
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from service.domain import (
+    ANTI_OSTEOPOROSIS,
+    BMD_RESULTS,
+    DrugClass,
+    Lab,
+    Measurement,
+    PatientRecord,
+    Problem,
+    Sex,
+)
+from service.findings import Finding, Indicator, Order, Topic
+from service.rules._common import (
+    BoneFragility,
+    RenalFunction,
+    active,
+    bone_fragility,
+    days_since,
+    egfr,
+    has_result,
+    has_t2dm,
+    last_result,
+    latest,
+    t2dm_onset,
+)
+from service.rules._registry import Moment, Rule
+from service.settings import RuleSettings
+
+# Phenotype kinds of T2DM §1.4, in the seed's order; the card words each one.
+LONG_DURATION = "long-duration"
+NEUROPATHY = "neuropathy"
+HYPOGLYCAEMIA = "hypoglycaemia"
+KIDNEY_DISEASE = "kidney-disease"
+
+
+@dataclass(frozen=True, slots=True)
+class Phenotype:
+    """One matched fracture-risk phenotype and the date the card quotes for it."""
+
+    kind: str  # LONG_DURATION | NEUROPATHY | HYPOGLYCAEMIA | KIDNEY_DISEASE
+    since: date | None  # diabetes onset; first neuropathy/kidney record; latest hypoglycaemia record
+    years: int | None = None  # completed years of diabetes (LONG_DURATION only)
+    diabetic: bool = True  # KIDNEY_DISEASE: False when coded as CKD without the diabetic link
+
+
+def _onsets(record: PatientRecord, problem: Problem, *, active_only: bool) -> list[date | None]:
+    return [c.onset for c in record.conditions if c.problem is problem and (c.active or not active_only)]
+
+
+def _earliest(dates: list[date | None]) -> date | None:
+    known = [d for d in dates if d is not None]
+    return min(known) if known else None
+
+
+def _latest_of(dates: list[date | None]) -> date | None:
+    known = [d for d in dates if d is not None]
+    return max(known) if known else None
+
+
+def _completed_years(start: date, day: date) -> int:
+    return day.year - start.year - ((day.month, day.day) < (start.month, start.day))
+
+
+def _phenotypes(record: PatientRecord, now: datetime, settings: RuleSettings) -> tuple[Phenotype, ...]:
+    found: list[Phenotype] = []
+    onset = t2dm_onset(record)
+    if onset is not None and days_since(onset, now) > settings.long_diabetes_days:
+        found.append(Phenotype(LONG_DURATION, onset, years=_completed_years(onset, now.date())))
+    neuropathy = _onsets(record, Problem.DIABETIC_NEUROPATHY, active_only=True)
+    if neuropathy:
+        found.append(Phenotype(NEUROPATHY, _earliest(neuropathy)))
+    # "history of": a resolved hypoglycaemia episode still counts
+    hypo = _onsets(record, Problem.HYPOGLYCAEMIA, active_only=False)
+    if hypo:
+        found.append(Phenotype(HYPOGLYCAEMIA, _latest_of(hypo)))
+    dkd = _onsets(record, Problem.DIABETIC_KIDNEY_DISEASE, active_only=True)
+    ckd = _onsets(record, Problem.CHRONIC_KIDNEY_DISEASE, active_only=True)
+    if dkd or ckd:
+        found.append(Phenotype(KIDNEY_DISEASE, _earliest(dkd + ckd), diabetic=bool(dkd)))
+    return tuple(found)
+
+
+def diabetic_fracture_risk_phenotype(
+    record: PatientRecord, now: datetime, settings: RuleSettings
+) -> Finding | None:
+    """T2DM with a high-fracture-risk phenotype (T2DM §1.4) and no BMD result in ``bmd_window_days``.
+
+    Phenotypes: diabetes for more than ``long_diabetes_days`` (earliest onset, else recorded date, of any
+    T2DM Condition), diabetic neuropathy, a history of hypoglycaemia (resolved episodes count), diabetic
+    kidney disease. Reading: an active chronic kidney disease Condition in a patient with T2DM also counts
+    as the kidney phenotype: the seed's reason is CKD-MBD, which does not depend on the label, and EHRs
+    often code the CKD stage (N18.4) apart from the diabetes; the card then says "chronic kidney disease".
+    A BMD result is any DXA BMD, T-score or Z-score at any site (a forearm T-score counts).
+
+    facts: ``phenotypes`` (tuple of :class:`Phenotype`), ``egfr`` (latest eGFR within the renal window,
+    a RenalFunction or None), ``last_bmd`` (the last BMD result, older than the window, or None),
+    ``window_days``.
+    """
+    if not has_t2dm(record):
+        return None
+    if has_result(record, BMD_RESULTS, now, settings.bmd_window_days):
+        return None
+    phenotypes = _phenotypes(record, now, settings)
+    if not phenotypes:
+        return None
+    renal: RenalFunction | None = None
+    if any(p.kind == KIDNEY_DISEASE for p in phenotypes):
+        renal = egfr(record, now, settings.renal_function_window_days)
+    return Finding(
+        topic=Topic.DIABETIC_FRACTURE_RISK_PHENOTYPE,
+        indicator=Indicator.INFO,
+        facts={
+            "phenotypes": phenotypes,
+            "egfr": renal,
+            "last_bmd": last_result(record, BMD_RESULTS, now),
+            "window_days": settings.bmd_window_days,
+        },
+        service_orders=(Order.DXA,),
+    )
+
+
+def _fragility_drug(record: PatientRecord) -> str | None:
+    """The latest anti-osteoporosis drug in the chart, by the name the clinician sees."""
+    drugs = [m for m in record.medications if ANTI_OSTEOPOROSIS & m.classes]
+    if not drugs:
+        return None
+    return max(drugs, key=lambda m: (m.at is not None, m.at or datetime.min)).name
+
+
+def fall_risk_assessment_due(record: PatientRecord, now: datetime, settings: RuleSettings) -> Finding | None:
+    """T2DM and bone fragility, and no fall-risk assessment (Observation or Procedure) in the window.
+
+    T2DM §2.1 asks for systematic fall screening in T2DM with osteoporosis; the 365-day interval is a
+    *default*. facts: ``fragility`` (BoneFragility), ``fragility_drug`` (name or None),
+    ``last_assessment`` (Measurement older than the window, or None), ``window_days``.
+    """
+    if not has_t2dm(record):
+        return None
+    fragility = bone_fragility(record, now)
+    if fragility is None:
+        return None
+    if has_result(record, Lab.FALL_RISK_ASSESSMENT, now, settings.fall_risk_window_days):
+        return None
+    return Finding(
+        topic=Topic.FALL_RISK_ASSESSMENT_DUE,
+        indicator=Indicator.INFO,
+        facts={
+            "fragility": fragility,
+            "fragility_drug": _fragility_drug(record),
+            "last_assessment": last_result(record, Lab.FALL_RISK_ASSESSMENT, now),
+            "window_days": settings.fall_risk_window_days,
+        },
+        service_orders=(Order.FALL_RISK_ASSESSMENT,),
+    )
+
+
+def _population(record: PatientRecord, now: datetime) -> tuple[bool, BoneFragility | None] | None:
+    """(T2DM, BF) when the patient has T2DM or bone fragility, else None."""
+    t2dm = has_t2dm(record)
+    fragility = bone_fragility(record, now)
+    if not t2dm and fragility is None:
+        return None
+    return t2dm, fragility
+
+
+def _value(m: Measurement | None) -> float | None:
+    return None if m is None else m.value
+
+
+def _waist_threshold(sex: Sex, settings: RuleSettings) -> float | None:
+    """The profile's waist cut-off for a recorded female or male; none for unknown or other sex."""
+    if sex not in (Sex.FEMALE, Sex.MALE):
+        return None
+    return settings.waist_threshold_cm(female=sex is Sex.FEMALE)
+
+
+def obesity_bone_assessment(record: PatientRecord, now: datetime, settings: RuleSettings) -> Finding | None:
+    """(T2DM or BF) with obesity by the latest BMI or waist within ``obesity_window_days``.
+
+    BMI ≥ ``settings.bmi_obese`` (profile cn 28, who 30). The obesity review (OB §1) writes "BMI > 28";
+    rules.md says ≥ 28 (China's adult standard), and rules.md wins. BMI is only ever read from a BMI
+    Observation, never computed from weight and height. Waist ≥ the profile's threshold for the
+    patient's sex (cn 90/85 cm, who 102/88 cm). Reading for sex: the female (lower) threshold applies
+    only to a patient recorded as female, the male one only to a patient recorded as male; for sex
+    unknown or other the waist criterion is skipped (no threshold is known) and BMI alone decides.
+
+    facts: ``t2dm`` (bool), ``fragility`` (BoneFragility or None), ``fragility_drug`` (name or None),
+    ``bmi`` / ``waist`` (the latest Measurement within the window or None), ``bmi_threshold``,
+    ``waist_threshold`` (None when the sex gives none), ``bmi_met`` / ``waist_met`` (bool),
+    ``profile`` (PopulationProfile).
+    """
+    population = _population(record, now)
+    if population is None:
+        return None
+    t2dm, fragility = population
+    window = settings.obesity_window_days
+    bmi = latest(record, Lab.BMI, now, window)
+    bmi_value = _value(bmi)
+    bmi_met = bmi_value is not None and bmi_value >= settings.bmi_obese
+    waist = latest(record, Lab.WAIST, now, window)
+    waist_value = _value(waist)
+    waist_threshold = _waist_threshold(record.patient.sex, settings)
+    waist_met = waist_value is not None and waist_threshold is not None and waist_value >= waist_threshold
+    if not (bmi_met or waist_met):
+        return None
+    return Finding(
+        topic=Topic.OBESITY_BONE_ASSESSMENT,
+        indicator=Indicator.INFO,
+        facts={
+            "t2dm": t2dm,
+            "fragility": fragility,
+            "fragility_drug": _fragility_drug(record),
+            "bmi": bmi,
+            "waist": waist,
+            "bmi_threshold": settings.bmi_obese,
+            "waist_threshold": waist_threshold,
+            "bmi_met": bmi_met,
+            "waist_met": waist_met,
+            "profile": settings.population_profile,
+        },
+    )
+
+
+def vitamin_d_deficiency(record: PatientRecord, now: datetime, settings: RuleSettings) -> Finding | None:
+    """(T2DM or BF), latest 25-OH vitamin D within the window below the threshold, no native vitamin D.
+
+    Only native vitamin D (cholecalciferol, ergocalciferol) repletes 25-OH vitamin D; an active
+    calcitriol or alfacalcidol order does not silence the card (the card names it). No suggestion:
+    a recheck belongs after repletion, not today (rules.md offers detail only). T2DM §2.3.
+
+    facts: ``t2dm`` (bool), ``fragility`` (BoneFragility or None), ``fragility_drug`` (name or None),
+    ``vitamin_d`` (Measurement, ng/mL), ``active_vitamin_d`` (names of active calcitriol/alfacalcidol),
+    ``calcium_supplement`` (bool: an active calcium supplement), ``threshold`` (ng/mL).
+    """
+    population = _population(record, now)
+    if population is None:
+        return None
+    t2dm, fragility = population
+    level = latest(record, Lab.VITAMIN_D, now, settings.vitamin_d_window_days)
+    if level is None or level.value is None or level.value >= settings.vitamin_d_deficient_ng_per_ml:
+        return None
+    if active(record, DrugClass.NATIVE_VITAMIN_D):
+        return None
+    return Finding(
+        topic=Topic.VITAMIN_D_DEFICIENCY,
+        indicator=Indicator.INFO,
+        facts={
+            "t2dm": t2dm,
+            "fragility": fragility,
+            "fragility_drug": _fragility_drug(record),
+            "vitamin_d": level,
+            "active_vitamin_d": tuple(m.name for m in active(record, DrugClass.ACTIVE_VITAMIN_D)),
+            "calcium_supplement": bool(active(record, DrugClass.CALCIUM_SUPPLEMENT)),
+            "threshold": settings.vitamin_d_deficient_ng_per_ml,
+        },
+    )
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(Topic.DIABETIC_FRACTURE_RISK_PHENOTYPE, Moment.VIEW, diabetic_fracture_risk_phenotype),
+    Rule(Topic.FALL_RISK_ASSESSMENT_DUE, Moment.VIEW, fall_risk_assessment_due),
+    Rule(Topic.OBESITY_BONE_ASSESSMENT, Moment.VIEW, obesity_bone_assessment),
+    Rule(Topic.VITAMIN_D_DEFICIENCY, Moment.VIEW, vitamin_d_deficiency),
+)
