@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -19,13 +20,11 @@ def insert_ignore(
         return 0
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        pg_stmt = postgresql.insert(model).values(list(rows)).on_conflict_do_nothing(index_elements=conflict)
-        return _rowcount(session.execute(pg_stmt))
-    if dialect == "sqlite":
-        lite_stmt = sqlite.insert(model).values(list(rows)).on_conflict_do_nothing(index_elements=conflict)
-        return _rowcount(session.execute(lite_stmt))
-    raise NotImplementedError(f"unsupported database dialect {dialect!r}")
-
-
-def _rowcount(result: Any) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)
+        pg = postgresql.insert(model).values(list(rows)).on_conflict_do_nothing(index_elements=conflict)
+        added = session.execute(pg.returning(literal_column("1")))
+    elif dialect == "sqlite":
+        lite = sqlite.insert(model).values(list(rows)).on_conflict_do_nothing(index_elements=conflict)
+        added = session.execute(lite.returning(literal_column("1")))
+    else:
+        raise NotImplementedError(f"unsupported database dialect {dialect!r}")
+    return len(added.all())  # RETURNING counts reliably; rowcount of a multi-row insert may be -1

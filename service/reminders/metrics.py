@@ -26,9 +26,8 @@ DISPATCHED = Counter("bhcds_reminders_dispatched", "Reminders handed to a worker
 def refresh_status_gauge(factory: sessionmaker[Session]) -> dict[str, int]:
     """Count reminders by status and publish the counts; returns them."""
     with factory() as session:
-        counts = dict(
-            session.execute(select(Reminder.status, func.count()).group_by(Reminder.status)).tuples().all()
-        )
+        rows = session.execute(select(Reminder.status, func.count()).group_by(Reminder.status)).all()
+        counts = {status: count for status, count in rows}
     result = {status.value: int(counts.get(status.value, 0)) for status in ReminderStatus}
     for status, count in result.items():
         REMINDERS_BY_STATUS.labels(status=status).set(count)

@@ -1,0 +1,51 @@
+"""Builders shared by the reminder tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.findings import Finding, Indicator, Topic
+from service.persistence.models import Reminder, ReminderStatus, task_key
+
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+TODAY = NOW.date()
+
+
+def finding(topic: Topic = Topic.DENOSUMAB_DOSE_DUE, due: date | None = TODAY, **facts: object) -> Finding:
+    return Finding(topic=topic, indicator=Indicator.WARNING, facts=facts, due=due)
+
+
+def add_reminder(
+    factory: sessionmaker[Session],
+    patient: str,
+    due: date = TODAY,
+    *,
+    topic: str = Topic.DENOSUMAB_DOSE_DUE.value,
+    status: ReminderStatus = ReminderStatus.PENDING,
+    claimed_at: datetime | None = None,
+) -> int:
+    with factory.begin() as session:
+        row = Reminder(
+            patient_id=patient,
+            topic=topic,
+            due_date=due,
+            status=status.value,
+            attempts=0,
+            summary="Next denosumab dose is due",
+            task_key=task_key(patient, topic, due),
+            created_at=NOW,
+            updated_at=NOW,
+            claimed_at=claimed_at,
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def reminder(factory: sessionmaker[Session], reminder_id: int) -> Reminder:
+    with factory() as session:
+        row = session.get(Reminder, reminder_id)
+        assert row is not None
+        return row
