@@ -1,0 +1,43 @@
+"""CDS Hooks 2.0, the protocol only: discovery, hook calls, prefetch, feedback, JWT security.
+
+Nothing here knows about any clinical domain. An application describes its services
+(:class:`CdsService`: a :class:`ServiceDefinition` and an async handler from :class:`HookCall` to
+cards) and calls :func:`mount`.
+"""
+
+from cds_hooks.config import IssuerPolicy, ProtocolConfig
+from cds_hooks.errors import CardContractError, CdsError
+from cds_hooks.models import (
+    Action,
+    Card,
+    Coding,
+    FeedbackItem,
+    FeedbackRequest,
+    Link,
+    ServiceDefinition,
+    Source,
+    Suggestion,
+)
+from cds_hooks.router import mount
+from cds_hooks.service import CdsService, FeedbackStore, Handler, HookCall
+
+__all__ = [
+    "Action",
+    "Card",
+    "CardContractError",
+    "CdsError",
+    "CdsService",
+    "Coding",
+    "FeedbackItem",
+    "FeedbackRequest",
+    "FeedbackStore",
+    "Handler",
+    "HookCall",
+    "IssuerPolicy",
+    "Link",
+    "ProtocolConfig",
+    "ServiceDefinition",
+    "Source",
+    "Suggestion",
+    "mount",
+]

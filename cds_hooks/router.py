@@ -1,0 +1,249 @@
+"""The CDS Hooks endpoints on a FastAPI application, built from a list of services.
+
+``mount`` adds discovery (``GET /cds-services``), one hook endpoint and one feedback endpoint per
+service, the exception handlers that turn every error into an OperationOutcome, CORS, and the
+body-size limit. A hook call runs: authenticate → find the service → validate the request →
+resolve prefetch → the service's handler → check and serialise the cards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
+
+from cds_hooks import prefetch
+from cds_hooks._clients import Clients
+from cds_hooks._fhir_client import FhirClient, FhirSource, NoFhirServer
+from cds_hooks._json import JsonResponse
+from cds_hooks._jwks import JwksCache
+from cds_hooks._middleware import BodyLimitMiddleware, CatchAllMiddleware
+from cds_hooks._replay import MemoryReplayCache, RedisReplayCache, ReplayCache
+from cds_hooks._request import HookRequest, parse_feedback, parse_hook_request, preferred_language
+from cds_hooks.auth import JwtVerifier
+from cds_hooks.config import ProtocolConfig
+from cds_hooks.errors import CardContractError, CdsError, IssueCode, operation_outcome, unavailable
+from cds_hooks.models import Card
+from cds_hooks.service import CdsService, FeedbackStore, HookCall
+
+logger = logging.getLogger("cds_hooks")
+
+PREFIX = "/cds-services"
+
+
+def mount(
+    app: FastAPI, services: Sequence[CdsService], config: ProtocolConfig, feedback_store: FeedbackStore
+) -> None:
+    """Serve ``services`` over CDS Hooks 2.0 on ``app`` (call before the app starts).
+
+    Feedback idempotency (the same card, outcome and timestamp sent twice) is the store's job: the
+    protocol passes every item it receives to ``feedback_store.save``.
+    """
+    by_id = _index(services)
+    clients = Clients(config.fhir_timeout_seconds, config.replay_cache_redis_url)
+    verifier = _verifier(config, clients)
+    endpoints = _Endpoints(by_id, config, clients, verifier, feedback_store)
+
+    router = APIRouter(lifespan=_lifespan(clients), tags=["CDS Hooks"])
+    router.add_api_route(PREFIX, endpoints.discovery, methods=["GET"], summary="CDS Hooks discovery")
+    router.add_api_route(
+        PREFIX + "/{service_id}", endpoints.hook, methods=["POST"], summary="Call a CDS service"
+    )
+    router.add_api_route(
+        PREFIX + "/{service_id}/feedback", endpoints.feedback, methods=["POST"], summary="Card feedback"
+    )
+    app.include_router(router)
+
+    app.add_exception_handler(CdsError, _cds_error)
+    app.add_exception_handler(
+        StarletteHTTPException,
+        _http_error(app.exception_handlers.get(StarletteHTTPException, http_exception_handler)),
+    )
+    # Added innermost first: CORS is outermost, so every answer (413 and 500 included) carries it.
+    app.add_middleware(CatchAllMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(config.cors_origins),
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["authorization", "content-type", "accept", "accept-language"],
+    )
+
+
+class _Endpoints:
+    def __init__(
+        self,
+        services: Mapping[str, CdsService],
+        config: ProtocolConfig,
+        clients: Clients,
+        verifier: JwtVerifier | None,
+        feedback_store: FeedbackStore,
+    ) -> None:
+        self._services = services
+        self._config = config
+        self._clients = clients
+        self._verifier = verifier
+        self._store = feedback_store
+
+    async def discovery(self, request: Request) -> Response:
+        await self._authenticate(request)
+        return JsonResponse({"services": [s.definition.to_json() for s in self._services.values()]})
+
+    async def hook(self, service_id: str, request: Request) -> Response:
+        issuer = await self._authenticate(request)
+        service = self._service(service_id)
+        call = parse_hook_request(await request.body(), service.definition.hook)
+        fhir, fhir_server = self._fhir_source(call, issuer)
+        deadline_ms = self._config.hook_deadline_ms
+        try:
+            async with asyncio.timeout(deadline_ms / 1000):
+                data = await prefetch.resolve(service.definition.prefetch or {}, call, fhir)
+                cards = await service.handler(
+                    HookCall(
+                        service_id=service_id,
+                        hook=call.hook,
+                        hook_instance=call.hook_instance,
+                        patient_id=call.patient_id,
+                        context=call.context,
+                        data=data,
+                        language=preferred_language(request.headers.get("accept-language")),
+                        issuer=issuer,
+                        fhir_server=fhir_server,
+                    )
+                )
+        except TimeoutError:
+            logger.warning(
+                "hook %s (%s) passed its %d ms deadline", service_id, call.hook_instance, deadline_ms
+            )
+            raise unavailable(f"the hook did not complete within {deadline_ms} ms", code="timeout") from None
+        return JsonResponse({"cards": cards_json(cards)})
+
+    async def feedback(self, service_id: str, request: Request) -> Response:
+        await self._authenticate(request)
+        self._service(service_id)
+        body = parse_feedback(await request.body())
+        await self._store.save(service_id, body.feedback)
+        return JsonResponse({})
+
+    async def _authenticate(self, request: Request) -> str | None:
+        if self._verifier is None:
+            return None
+        return await self._verifier.verify(request.headers.get("authorization"), self._called_url(request))
+
+    def _called_url(self, request: Request) -> str:
+        """The URL the EHR called, which its JWT must name in ``aud``."""
+        if self._config.public_base_url:
+            return self._config.public_base_url.rstrip("/") + _app_path(request)
+        return str(request.url.replace(query="", fragment=""))
+
+    def _service(self, service_id: str) -> CdsService:
+        service = self._services.get(service_id)
+        if service is None:
+            raise CdsError(404, "not-found", f"no CDS service '{service_id}'")
+        return service
+
+    def _fhir_source(self, call: HookRequest, issuer: str | None) -> tuple[FhirSource, str | None]:
+        """Who may be asked for data that was not prefetched, and the fhirServer the handler may use."""
+        if call.fhir_server is None:
+            return NoFhirServer("the request has no fhirServer"), None
+        if self._config.auth_enabled and not self._server_allowed(issuer, call.fhir_server):
+            logger.warning("fhirServer of hook %s is not allowed for issuer %s", call.hook_instance, issuer)
+            return NoFhirServer("its fhirServer is not allowed for this issuer"), None
+        client = FhirClient(self._clients, call.fhir_server, call.access_token, self._config.fhir_max_pages)
+        return client, call.fhir_server
+
+    def _server_allowed(self, issuer: str | None, fhir_server: str) -> bool:
+        policy = self._config.issuers.get(issuer) if issuer else None
+        if policy is None:
+            return False
+        if policy.fhir_servers is None:
+            return True
+        return fhir_server.rstrip("/") in {allowed.rstrip("/") for allowed in policy.fhir_servers}
+
+
+def cards_json(cards: Sequence[Card]) -> list[dict[str, Any]]:
+    """The wire form of a handler's cards; raises :class:`CardContractError` for a buggy service
+    (missing uuid, suggestions without selectionBehavior) so CI catches it."""
+    out = []
+    for i, card in enumerate(cards):
+        if not isinstance(card, Card):
+            raise CardContractError(f"card {i} is a {type(card).__name__}, not a Card")
+        if not card.uuid or any(not suggestion.uuid for suggestion in card.suggestions):
+            raise CardContractError(f"card {i} ({card.source.label}) or one of its suggestions has no uuid")
+        if card.suggestions and card.selection_behavior is None:
+            raise CardContractError(
+                f"card {i} ({card.source.label}) has suggestions but no selectionBehavior"
+            )
+        out.append(card.to_json())
+    return out
+
+
+def _index(services: Sequence[CdsService]) -> dict[str, CdsService]:
+    by_id: dict[str, CdsService] = {}
+    for service in services:
+        definition = service.definition
+        if definition.id in by_id:
+            raise ValueError(f"two CDS services have the id {definition.id!r}")
+        for template in (definition.prefetch or {}).values():
+            prefetch.check_template(template)
+        by_id[definition.id] = service
+    return by_id
+
+
+def _verifier(config: ProtocolConfig, clients: Clients) -> JwtVerifier | None:
+    if not config.auth_enabled:
+        logger.warning("CDS Hooks authentication is OFF: any caller is trusted (local demos only)")
+        return None
+    if not config.issuers:
+        logger.warning("CDS Hooks authentication is on but no issuer is trusted: every call gets 401")
+    replay: ReplayCache = RedisReplayCache(clients) if config.replay_cache_redis_url else MemoryReplayCache()
+    return JwtVerifier(config.issuers, JwksCache(clients), replay, config.clock_skew_seconds)
+
+
+def _lifespan(clients: Clients) -> Callable[[Any], Any]:
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        await clients.start()
+        try:
+            yield
+        finally:
+            await clients.stop()
+
+    return lifespan
+
+
+def _app_path(request: Request) -> str:
+    path: str = request.scope["path"]
+    return path.removeprefix(request.scope.get("root_path", ""))
+
+
+async def _cds_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, CdsError)
+    return JsonResponse(exc.outcome(), status_code=exc.status, headers=exc.headers)
+
+
+def _http_error(previous: Callable[..., Any]) -> Callable[[Request, Exception], Any]:
+    """Routing errors (404, 405) under /cds-services as OperationOutcomes; elsewhere as before."""
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if not _app_path(request).startswith(PREFIX):
+            answer = previous(request, exc)
+            response: Response = await answer if inspect.isawaitable(answer) else answer
+            return response
+        codes: dict[int, IssueCode] = {404: "not-found", 405: "not-supported"}
+        code = codes.get(exc.status_code, "processing")
+        return JsonResponse(
+            operation_outcome(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+        )
+
+    return handle
