@@ -1,0 +1,334 @@
+"""Screening cards: en/zh wording with the patient's own values, the seed citation, valid FHIR suggestions."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from fhir.resources.R4B.servicerequest import ServiceRequest
+
+from cds_hooks.models import Card
+from service.cards import render, wording
+from service.domain import (
+    BmdSite,
+    ConditionFact,
+    DrugClass,
+    ExposureKind,
+    Lab,
+    Measurement,
+    MedicationExposure,
+    Patient,
+    PatientRecord,
+    Problem,
+    Sex,
+)
+from service.findings import TOPIC_SYSTEM, Finding, Topic
+from service.rules.screening import (
+    diabetic_fracture_risk_phenotype,
+    fall_risk_assessment_due,
+    obesity_bone_assessment,
+    vitamin_d_deficiency,
+)
+from service.settings import PopulationProfile, RuleSettings
+
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+CN = RuleSettings()
+WHO = RuleSettings(population_profile=PopulationProfile.WHO)
+SCREENING = (
+    Topic.DIABETIC_FRACTURE_RISK_PHENOTYPE,
+    Topic.FALL_RISK_ASSESSMENT_DUE,
+    Topic.OBESITY_BONE_ASSESSMENT,
+    Topic.VITAMIN_D_DEFICIENCY,
+)
+
+
+def at(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 8, 30, tzinfo=UTC)
+
+
+def cond(problem: Problem, onset: date, *, active: bool = True) -> ConditionFact:
+    return ConditionFact(problem, active, onset, f"Condition/{problem.value}")
+
+
+def lab(kind: Lab, value: float | None, day: date, site: BmdSite | None = None) -> Measurement:
+    return Measurement(kind, value, at(day), f"Observation/{kind.value}", site=site)
+
+
+def med(cls: DrugClass, name: str, day: date, *, active: bool = True) -> MedicationExposure:
+    status = "active" if active else "completed"
+    return MedicationExposure(
+        frozenset({cls}), name, ExposureKind.REQUEST, status, at(day), active, f"MedicationRequest/{name}"
+    )
+
+
+def patient(
+    *conditions: ConditionFact,
+    labs: tuple[Measurement, ...] = (),
+    meds: tuple[MedicationExposure, ...] = (),
+    sex: Sex = Sex.FEMALE,
+) -> PatientRecord:
+    return PatientRecord(
+        Patient("p1", sex, date(1950, 6, 1)), conditions=conditions, measurements=labs, medications=meds
+    )
+
+
+#: Type 2 diabetes since 2009, neuropathy, hypoglycaemia, diabetic kidney disease; DXA in 2022 only.
+ALL_PHENOTYPES = patient(
+    cond(Problem.T2DM, date(2009, 4, 15)),
+    cond(Problem.DIABETIC_NEUROPATHY, date(2019, 5, 2)),
+    cond(Problem.HYPOGLYCAEMIA, date(2025, 1, 10), active=False),
+    cond(Problem.DIABETIC_KIDNEY_DISEASE, date(2021, 6, 1)),
+    labs=(lab(Lab.EGFR, 40, date(2026, 10, 2)), lab(Lab.BMD, 0.81, date(2022, 8, 19))),
+)
+#: Type 2 diabetes with a spine T-score of -2.6 and Prolia; the last fall screen was in 2024.
+FRAGILE = patient(
+    cond(Problem.T2DM, date(2018, 1, 1)),
+    labs=(
+        lab(Lab.T_SCORE, -2.6, date(2025, 3, 3), BmdSite.LUMBAR_SPINE),
+        lab(Lab.FALL_RISK_ASSESSMENT, None, date(2024, 9, 9)),
+    ),
+    meds=(med(DrugClass.DENOSUMAB, "Prolia 60 mg", date(2026, 6, 1), active=False),),
+)
+OBESE = patient(
+    cond(Problem.T2DM, date(2018, 1, 1)),
+    labs=(lab(Lab.BMI, 31.27, date(2026, 5, 6)), lab(Lab.WAIST, 84.9, date(2026, 5, 6))),
+)
+VITAMIN_D_LOW = patient(
+    cond(Problem.T2DM, date(2018, 1, 1)),
+    labs=(lab(Lab.VITAMIN_D, 16, date(2026, 9, 1)),),
+    meds=(
+        med(DrugClass.ACTIVE_VITAMIN_D, "calcitriol 0.25 mcg", date(2026, 2, 1)),
+        med(DrugClass.CALCIUM_SUPPLEMENT, "calcium carbonate 1250 mg", date(2026, 2, 1)),
+    ),
+)
+
+
+def finding_of(check: Any, record: PatientRecord, settings: RuleSettings = CN) -> Finding:
+    found = check(record, NOW, settings)
+    assert found is not None
+    assert isinstance(found, Finding)
+    return found
+
+
+CASES = [
+    (diabetic_fracture_risk_phenotype, ALL_PHENOTYPES),
+    (fall_risk_assessment_due, FRAGILE),
+    (obesity_bone_assessment, OBESE),
+    (vitamin_d_deficiency, VITAMIN_D_LOW),
+]
+
+
+def test_every_screening_topic_has_wording() -> None:
+    assert set(SCREENING) <= set(wording())
+
+
+@pytest.mark.parametrize(("check", "record"), CASES, ids=[t.value for t in SCREENING])
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_card_shape(check: Any, record: PatientRecord, language: str) -> None:
+    finding = finding_of(check, record)
+    card = render(finding, record, NOW, language)
+    assert isinstance(card, Card)
+    assert card.indicator == "info"
+    assert 0 < len(card.summary) < 140
+    assert card.source.topic is not None
+    assert (card.source.topic.system, card.source.topic.code) == (TOPIC_SYSTEM, finding.topic.value)
+    assert card.override_reasons == []  # info cards carry none
+    assert card.detail is not None
+    assert ("来源" in card.detail) is (language == "zh")
+    assert ("Source:" in card.detail) is (language == "en")
+    if language == "zh":
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in card.summary)
+
+
+@pytest.mark.parametrize(("check", "record"), CASES, ids=[t.value for t in SCREENING])
+def test_the_topic_code_never_changes_with_the_language(check: Any, record: PatientRecord) -> None:
+    finding = finding_of(check, record)
+    en, cn = render(finding, record, NOW, "en"), render(finding, record, NOW, "zh")
+    assert en.source.topic is not None and cn.source.topic is not None
+    assert en.source.topic.code == cn.source.topic.code
+    assert en.source.topic.display != cn.source.topic.display
+    assert en.summary != cn.summary
+
+
+def _service_request(card: Card) -> dict[str, Any]:
+    (suggestion,) = card.suggestions
+    (action,) = suggestion.actions
+    assert action.type == "create"
+    assert action.resource is not None
+    ServiceRequest.model_validate(action.resource)
+    return action.resource
+
+
+class TestPhenotypeCard:
+    def test_english_detail_quotes_the_patient(self) -> None:
+        card = render(finding_of(diabetic_fracture_risk_phenotype, ALL_PHENOTYPES), ALL_PHENOTYPES, NOW, "en")
+        detail = card.detail or ""
+        for words in (
+            "diabetes for 17 years (since 2009-04-15)",
+            "diabetic neuropathy (recorded 2019-05-02)",
+            "history of hypoglycaemia (last recorded 2025-01-10)",
+            "diabetic kidney disease",
+            "eGFR 40 mL/min/1.73 m² on 2026-10-02",
+            "last: 2022-08-19",
+            "2 years",
+            "bone density alone underestimates fracture risk",
+            "§1.4",
+        ):
+            assert words in detail, words
+        assert "diabetes 17 years" in card.summary
+
+    def test_chinese_detail(self) -> None:
+        card = render(finding_of(diabetic_fracture_risk_phenotype, ALL_PHENOTYPES), ALL_PHENOTYPES, NOW, "zh")
+        detail = card.detail or ""
+        for words in (
+            "糖尿病病程 17 年",
+            "糖尿病神经病变",
+            "既往低血糖史",
+            "糖尿病肾病",
+            "eGFR 40",
+            "低估",
+            "§1.4",
+        ):
+            assert words in detail, words
+        assert "DXA" in card.summary
+
+    def test_the_summary_stays_short_with_every_phenotype(self) -> None:
+        finding = finding_of(diabetic_fracture_risk_phenotype, ALL_PHENOTYPES)
+        assert len(finding.facts["phenotypes"]) == 4
+        for language in ("en", "zh"):
+            assert len(render(finding, ALL_PHENOTYPES, NOW, language).summary) < 140
+
+    def test_ckd_without_the_diabetic_label_is_named_as_such(self) -> None:
+        record = patient(
+            cond(Problem.T2DM, date(2020, 1, 1)), cond(Problem.CHRONIC_KIDNEY_DISEASE, date(2024, 2, 2))
+        )
+        card = render(finding_of(diabetic_fracture_risk_phenotype, record), record, NOW, "en")
+        assert "chronic kidney disease with type 2 diabetes (recorded 2024-02-02)" in (card.detail or "")
+        assert "last: never recorded" in (card.detail or "")
+
+    def test_suggests_a_dxa_service_request(self) -> None:
+        card = render(finding_of(diabetic_fracture_risk_phenotype, ALL_PHENOTYPES), ALL_PHENOTYPES, NOW, "en")
+        resource = _service_request(card)
+        assert resource["status"] == "draft"
+        assert resource["intent"] == "proposal"
+        assert resource["subject"] == {"reference": "Patient/p1"}
+        assert resource["code"]["coding"][0]["system"] == "http://loinc.org"
+        assert resource["code"]["coding"][0]["code"] == "38268-9"
+        assert card.selection_behavior == "any"
+
+
+class TestFallRiskCard:
+    def test_english_detail_lists_the_screening_items_and_the_reasons(self) -> None:
+        card = render(finding_of(fall_risk_assessment_due, FRAGILE), FRAGILE, NOW, "en")
+        detail = card.detail or ""
+        for words in (
+            "T-score -2.6 at the lumbar spine on 2025-03-03",
+            "anti-osteoporosis treatment (Prolia 60 mg)",
+            "last: 2024-09-09",
+            "12 months",
+            "10 g monofilament",
+            "neuropathy",
+            "cataract",
+            "hypoglycaemia",
+            "Timed Up and Go",
+            "home safety",
+            "§2.1",
+        ):
+            assert words in detail, words
+
+    def test_chinese_detail(self) -> None:
+        card = render(finding_of(fall_risk_assessment_due, FRAGILE), FRAGILE, NOW, "zh")
+        detail = card.detail or ""
+        for words in ("腰椎 T值 -2.6", "2024-09-09", "10 g 单丝", "白内障", "TUG", "居家环境", "§2.1"):
+            assert words in detail, words
+
+    def test_suggests_a_fall_risk_assessment(self) -> None:
+        card = render(finding_of(fall_risk_assessment_due, FRAGILE), FRAGILE, NOW, "zh")
+        resource = _service_request(card)
+        assert resource["code"]["coding"][0] == {
+            "system": "http://snomed.info/sct",
+            "code": "414191008",
+            "display": "Fall risk assessment (procedure)",
+        }
+        assert resource["subject"] == {"reference": "Patient/p1"}
+
+
+class TestObesityCard:
+    def test_english_detail(self) -> None:
+        card = render(finding_of(obesity_bone_assessment, OBESE), OBESE, NOW, "en")
+        detail = card.detail or ""
+        for words in (
+            "BMI 31.2 kg/m² on 2026-05-06 (obesity: ≥ 28)",
+            "waist 84.9 cm on 2026-05-06 (below the 85 cm threshold for women)",
+            "China's adult standard",
+            "does not protect against fracture",
+            "overstate bone strength",
+            "20–24",
+            "23–24.9",
+            "liraglutide",
+            "GLP-1 receptor agonists are bone-neutral",
+            "OB §4",
+            "§5",
+        ):
+            assert words in detail, words
+        assert "BMI 31.2" in card.summary
+        assert card.suggestions == []
+
+    def test_who_profile_and_waist_only(self) -> None:
+        record = patient(
+            cond(Problem.OSTEOPOROSIS, date(2020, 1, 1)),
+            labs=(lab(Lab.BMI, 29.99, date(2026, 5, 6)), lab(Lab.WAIST, 104, date(2026, 5, 6))),
+            sex=Sex.MALE,
+        )
+        card = render(finding_of(obesity_bone_assessment, record, WHO), record, NOW, "en")
+        detail = card.detail or ""
+        assert "WHO standard" in detail
+        assert "BMI 29.9 kg/m² on 2026-05-06 (below the obesity threshold of 30)" in detail  # never "30"
+        assert "waist 104 cm on 2026-05-06 (central obesity: ≥ 102 cm for men)" in detail
+        assert "bone fragility (osteoporosis)" in detail
+        assert "waist 104 cm" in card.summary
+
+    def test_chinese_detail(self) -> None:
+        card = render(finding_of(obesity_bone_assessment, OBESE), OBESE, NOW, "zh")
+        detail = card.detail or ""
+        for words in ("BMI 31.2 kg/m²", "中国成人标准", "利拉鲁肽", "GLP-1受体激动剂", "20–24", "23–24.9"):
+            assert words in detail, words
+
+
+class TestVitaminDCard:
+    def test_english_detail(self) -> None:
+        card = render(finding_of(vitamin_d_deficiency, VITAMIN_D_LOW), VITAMIN_D_LOW, NOW, "en")
+        detail = card.detail or ""
+        for words in (
+            "25-OH vitamin D 16 ng/mL (40 nmol/L) on 2026-09-01",
+            "below 20 ng/mL (50 nmol/L)",
+            "cholecalciferol or ergocalciferol",
+            "calcitriol 0.25 mcg is an active vitamin D",
+            "calcium supplement is already active",
+            "replete vitamin D together with calcium",
+            "recheck 25-OH vitamin D",
+            "§2.3",
+        ):
+            assert words in detail, words
+        assert card.suggestions == []
+
+    def test_chinese_detail(self) -> None:
+        card = render(finding_of(vitamin_d_deficiency, VITAMIN_D_LOW), VITAMIN_D_LOW, NOW, "zh")
+        detail = card.detail or ""
+        for words in ("25-羟维生素D 16 ng/mL(40 nmol/L", "胆钙化醇", "活性维生素D", "补钙", "复查", "§2.3"):
+            assert words in detail, words
+
+
+def test_a_missing_date_reads_never_recorded() -> None:
+    record = patient(cond(Problem.T2DM, date(2018, 1, 1)), cond(Problem.OSTEOPOROSIS, date(2019, 1, 1)))
+    finding = finding_of(fall_risk_assessment_due, record)
+    assert "last: never recorded" in (render(finding, record, NOW, "en").detail or "")
+    assert "未记录" in (render(finding, record, NOW, "zh").detail or "")
+
+
+def test_windows_in_the_wording_follow_the_settings() -> None:
+    settings = RuleSettings(fall_risk_window_days=183)
+    record = patient(cond(Problem.T2DM, date(2018, 1, 1)), cond(Problem.OSTEOPOROSIS, date(2019, 1, 1)))
+    card = render(finding_of(fall_risk_assessment_due, record, settings), record, NOW, "en")
+    assert "183 days" in card.summary
