@@ -87,15 +87,19 @@ def _therapy_line(t: Therapy, lang: str) -> str:
     return f"- {_word(_THERAPY[t.kind], lang)}: {names} (first recorded {since})"
 
 
+def _join_en(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
 def _summary(therapies: tuple[Therapy, ...], overdue: tuple[CheckStatus, ...], lang: str) -> str:
     kinds = [_word(_THERAPY[t.kind], lang) for t in therapies]
     tests = [_word(_CHECK[s.check], lang).split("(")[0].split("(")[0].strip() for s in overdue]
     if lang == "zh":
-        full = f"{'、'.join(kinds)}的安全监测逾期:{'、'.join(tests)}超过间隔未查"
-        short = f"{'、'.join(kinds)}的安全监测逾期:{len(tests)} 项检查超过间隔未查"
+        full = f"{'、'.join(kinds)}的监测逾期:{'、'.join(tests)}超过间隔未查"
+        short = f"{'、'.join(kinds)}的监测逾期:{len(tests)} 项检查超过间隔未查"
     else:
-        full = f"Monitoring overdue on {' and '.join(kinds)}: {', '.join(tests)} not done in time"
-        short = f"Monitoring overdue on {' and '.join(kinds)}: {len(tests)} tests not done in time"
+        full = f"Monitoring overdue on {_join_en(kinds)}: {', '.join(tests)} not done in time"
+        short = f"Monitoring overdue on {_join_en(kinds)}: {len(tests)} tests not done in time"
     return full if len(full) < 140 else short
 
 

@@ -1,0 +1,80 @@
+"""monitoring-overdue card: lists each overdue test with its last date, one LOINC order per test."""
+
+from __future__ import annotations
+
+import pytest
+from fhir.resources.R4B.servicerequest import ServiceRequest
+
+from cds_hooks.models import Card
+from service.cards import render
+from service.domain import DrugClass, ExposureKind, Lab, PatientRecord
+from service.rules.monitoring import monitoring_overdue
+from service.settings import RuleSettings
+from tests.service.rules._bone_therapy_records import NOW, alendronate, drug, lab, record, t2dm
+
+S = RuleSettings()
+
+
+def card(rec: PatientRecord, lang: str) -> Card:
+    finding = monitoring_overdue(rec, NOW, S)
+    assert finding is not None and finding.fires
+    return render(finding, rec, NOW, lang)
+
+
+def detail(c: Card) -> str:
+    assert c.detail is not None
+    return c.detail
+
+
+# alendronate since 2024-08-05; calcium 2025-11-26 (366 days ago), eGFR 2026-05-31, no turnover marker
+REC = record(
+    alendronate(844),
+    labs=(lab(Lab.CALCIUM, 2.35, 366), lab(Lab.EGFR, 64, 180)),
+)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_card_lists_overdue_tests_with_their_last_dates(lang: str) -> None:
+    c = card(REC, lang)
+    assert len(c.summary) < 140
+    assert c.indicator == "warning"
+    assert c.source.topic is not None and c.source.topic.code == "monitoring-overdue"
+    assert c.override_reasons
+    text = detail(c)
+    assert "2025-11-26" in text and "2.35" in text  # the overdue calcium, when and what
+    assert "2026-11-27" in text  # overdue since (2025-11-26 + 366 days)
+    assert ("从未检测" if lang == "zh" else "never recorded") in text  # the turnover marker
+    assert ("骨转换标志物" if lang == "zh" else "bone turnover marker") in text.lower()
+    assert "alendronate 70 mg weekly" in text and "2024-08-05" in text
+    assert "§2.3, §3" in text
+
+
+def test_card_offers_one_servicerequest_per_overdue_test() -> None:
+    c = card(REC, "en")
+    assert c.selection_behavior == "any"
+    codes = []
+    for s in c.suggestions:
+        (action,) = s.actions
+        assert action.type == "create" and action.resource is not None
+        request = ServiceRequest.model_validate(action.resource)
+        assert request.status == "draft" and request.subject.reference == "Patient/p1"
+        codes.append(request.code.coding[0].code)
+    assert codes == ["2000-8", "41171-0"]  # serum calcium, CTX; renal function is up to date
+
+
+def test_renal_bmd_and_supplement_tests_order_their_codes() -> None:
+    rec = record(
+        alendronate(100),
+        drug({DrugClass.ANABOLIC}, 50, name="teriparatide"),
+        drug({DrugClass.NATIVE_VITAMIN_D}, 50, name="cholecalciferol 1000 IU", kind=ExposureKind.STATEMENT),
+        conditions=(t2dm(),),
+    )
+    c = card(rec, "en")
+    codes = [s.actions[0].resource["code"]["coding"][0]["code"] for s in c.suggestions]  # type: ignore[index]
+    # calcium, creatinine/eGFR, CTX, DXA, phosphate, PTH, 25-OH vitamin D: each once
+    assert codes == ["2000-8", "2160-0", "41171-0", "38268-9", "14879-1", "2731-8", "62292-8"]
+    assert len(c.summary) < 140
+    zh = card(rec, "zh")
+    assert len(zh.summary) < 140
+    for word in ("抗骨吸收治疗", "促骨形成治疗", "钙剂/维生素D补充", "甲状旁腺激素", "25-羟维生素D"):
+        assert word in detail(zh), word

@@ -1,0 +1,153 @@
+"""Every evaluation of the same record, on any day and at any moment, gives the same due date.
+
+rules.md "Reminders": the service keeps one reminder per (patient, topic, due date), so a due date
+that drifted with the clock would schedule a new reminder every day. Each time-bound topic is
+evaluated here on many days around its due date; the card shows exactly from the due date on
+(sequencing: the day after, as rules.md says "now > D + 213").
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from service.domain import ExposureKind, Lab, PatientRecord
+from service.findings import TIME_BOUND_TOPICS, Topic
+from service.rules import Moment, evaluate
+from service.settings import RuleSettings
+from tests.service.rules._bone_therapy_records import NOW, alendronate, denosumab, lab, record
+
+S = RuleSettings()
+TODAY = NOW.date()
+
+
+def day(offset: int) -> date:
+    return TODAY + timedelta(days=offset)
+
+
+def due_dates(rec: PatientRecord, topic: Topic, now: datetime, moment: Moment) -> tuple[set[date], bool]:
+    """The due dates the evaluation reports for ``topic``, and whether its card shows."""
+    result = evaluate(rec, now, S, moment)
+    dues = {f.due for f in result.reminders if f.topic is topic and f.due is not None}
+    shown = any(f.topic is topic for f in result.cards)
+    return dues, shown
+
+
+# (topic, record, expected due, first and last evaluation day relative to NOW, card shows from)
+CASES = [
+    pytest.param(
+        Topic.DENOSUMAB_DOSE_DUE,
+        record(denosumab(150)),
+        day(33),  # D + 183
+        (0, 63),  # until D + 213: then sequencing takes over
+        day(33),
+        id="dose-due",
+    ),
+    pytest.param(
+        Topic.DENOSUMAB_SEQUENCING_MISSING,
+        record(denosumab(150)),
+        day(63),  # D + 213
+        (0, 400),
+        day(64),  # now > D + 213
+        id="sequencing",
+    ),
+    pytest.param(
+        Topic.DENOSUMAB_SEQUENCING_MISSING,
+        record(denosumab(150, kind=ExposureKind.REQUEST, status="stopped"), denosumab(150)),
+        day(63),  # the same date when the course is discontinued; the card shows at once
+        (0, 400),
+        day(0),
+        id="sequencing-discontinued",
+    ),
+    pytest.param(
+        Topic.DENOSUMAB_HYPOCALCEMIA_MONITORING,
+        record(denosumab(20), labs=(lab(Lab.EGFR, 25, 10), lab(Lab.CALCIUM, 2.3, 17))),
+        day(-6),  # D + 14: no calcium from day 7 after the dose
+        (-10, 300),
+        day(-6),
+        id="hypocalcemia-post-dose",
+    ),
+    pytest.param(
+        Topic.DENOSUMAB_HYPOCALCEMIA_MONITORING,
+        record(denosumab(40), labs=(lab(Lab.EGFR, 25, 12), lab(Lab.CALCIUM, 2.3, 12))),
+        day(19),  # calcium on day 28 after the dose + 31 days
+        (-12, 300),
+        day(19),
+        id="hypocalcemia-monthly",
+    ),
+    pytest.param(
+        Topic.MONITORING_OVERDUE,
+        record(
+            alendronate(800),
+            labs=(lab(Lab.CALCIUM, 2.3, 100), lab(Lab.EGFR, 70, 300), lab(Lab.CTX, 0.3, 200)),
+        ),
+        day(66),  # eGFR 300 days ago + 366
+        (0, 500),
+        day(66),
+        id="monitoring-oldest-test",
+    ),
+    pytest.param(
+        Topic.MONITORING_OVERDUE,
+        record(alendronate(800), labs=(lab(Lab.CALCIUM, 2.3, 10), lab(Lab.EGFR, 70, 10))),
+        day(-800),  # the turnover marker was never done: due since the therapy's first date
+        (-10, 300),
+        day(-800),
+        id="monitoring-never-done",
+    ),
+]
+
+
+@pytest.mark.parametrize(("topic", "rec", "due", "span", "shows_from"), CASES)
+@pytest.mark.parametrize("moment", [Moment.VIEW, Moment.ORDER])
+def test_the_due_date_does_not_move_with_the_clock(
+    topic: Topic,
+    rec: PatientRecord,
+    due: date,
+    span: tuple[int, int],
+    shows_from: date,
+    moment: Moment,
+) -> None:
+    assert topic in TIME_BOUND_TOPICS
+    first, last = span
+    around = {(edge - TODAY).days + k for edge in (due, shows_from) for k in (-1, 0, 1)}
+    offsets = sorted({*range(first, last + 1, 7), last, *around} & set(range(first, last + 1)))
+    for offset in offsets:
+        now = NOW + timedelta(days=offset)
+        dues, shown = due_dates(rec, topic, now, moment)
+        assert dues == {due}, f"{topic} evaluated on {now.date()}"
+        # cards show only at patient-view; at order hooks the finding only keeps its reminder
+        assert shown is (moment is Moment.VIEW and now.date() >= shows_from), f"{topic} on {now.date()}"
+
+
+def test_a_new_dose_moves_the_due_dates_with_it() -> None:
+    before = evaluate(record(denosumab(150)), NOW, S, Moment.VIEW)
+    after = evaluate(record(denosumab(150), denosumab(1)), NOW, S, Moment.VIEW)
+    due = {f.topic: f.due for f in before.reminders}
+    moved = {f.topic: f.due for f in after.reminders}
+    assert due[Topic.DENOSUMAB_DOSE_DUE] == day(33) and moved[Topic.DENOSUMAB_DOSE_DUE] == day(182)
+    assert moved[Topic.DENOSUMAB_SEQUENCING_MISSING] == day(212)
+
+
+def test_sequencing_ends_every_denosumab_reminder_but_monitoring() -> None:
+    rec = record(denosumab(150), alendronate(10))
+    topics = {f.topic for f in evaluate(rec, NOW, S, Moment.VIEW).reminders}
+    assert Topic.DENOSUMAB_DOSE_DUE not in topics
+    assert Topic.DENOSUMAB_SEQUENCING_MISSING not in topics
+    assert Topic.MONITORING_OVERDUE in topics
+
+
+@settings(max_examples=60, deadline=None)
+@given(last_dose=st.integers(min_value=0, max_value=400), later=st.integers(min_value=0, max_value=400))
+def test_denosumab_due_dates_hold_for_any_dose_day_and_any_evaluation_day(last_dose: int, later: int) -> None:
+    rec = record(denosumab(last_dose))
+    d = day(-last_dose)
+    for now in (NOW, NOW + timedelta(days=later)):
+        found = {f.topic: f.due for f in evaluate(rec, now, S, Moment.VIEW).reminders}
+        assert found[Topic.DENOSUMAB_SEQUENCING_MISSING] == d + timedelta(days=213)
+        if (now.date() - d).days <= 213:
+            assert found[Topic.DENOSUMAB_DOSE_DUE] == d + timedelta(days=183)
+        else:
+            assert Topic.DENOSUMAB_DOSE_DUE not in found
