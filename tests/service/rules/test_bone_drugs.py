@@ -1,0 +1,379 @@
+"""Bone drug rules (T2DM §2.3, §3): renal function, calcium before antiresorptives, anabolic duration,
+hypercalcaemia; each threshold and window on both sides."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.domain import (
+    DrugClass,
+    ExposureKind,
+    Lab,
+    Measurement,
+    MedicationExposure,
+    PatientRecord,
+    Problem,
+    Sex,
+)
+from service.findings import Indicator, Topic
+from service.rules import Moment, evaluate
+from service.rules.bone_drugs import (
+    anabolic_active,
+    anabolic_ordered,
+    bisphosphonate_renal_active,
+    bisphosphonate_renal_ordered,
+    bisphosphonate_renal_unknown,
+    hypercalcemia_on_therapy,
+    pre_infusion_calcium,
+)
+from service.settings import RuleSettings
+from tests.service.rules._drug_records import (
+    ACTIVE_D,
+    ANABOLIC,
+    CALCIUM,
+    DENOSUMAB,
+    IBANDRONATE_IV,
+    NATIVE_D,
+    NOW,
+    ORAL_BP,
+    SETTINGS,
+    ZOLEDRONIC,
+    ago,
+    born_years_ago,
+    condition,
+    draft,
+    lab,
+    med,
+    patient,
+    record,
+)
+
+# --- bisphosphonate-renal-contraindication --------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "fires"), [(34.9, True), (35.0, False), (35.1, False)])
+def test_draft_bisphosphonate_is_contraindicated_below_35(value: float, fires: bool) -> None:
+    rec = record(labs=[lab(Lab.EGFR, value, 20)], drafts=[draft(ORAL_BP, name="alendronate 70 mg")])
+    finding = bisphosphonate_renal_ordered(rec, NOW, SETTINGS)
+    assert (finding is not None) is fires
+    if finding is not None:
+        assert finding.topic is Topic.BISPHOSPHONATE_RENAL_CONTRAINDICATION
+        assert finding.indicator is Indicator.CRITICAL
+        assert finding.delete_drafts == ("MedicationRequest/d1",)
+        assert finding.facts["renal_kind"] == "egfr"
+        assert finding.facts["renal_date"] == ago(20).date()
+
+
+@pytest.mark.parametrize(("days", "fires"), [(364, True), (365, True), (366, False)])
+def test_contraindication_reads_renal_function_within_365_days(days: int, fires: bool) -> None:
+    rec = record(labs=[lab(Lab.EGFR, 20, days)], drafts=[draft(ORAL_BP)])
+    assert (bisphosphonate_renal_ordered(rec, NOW, SETTINGS) is not None) is fires
+
+
+def test_contraindication_uses_the_lower_of_crcl_and_egfr_and_reports_both() -> None:
+    rec = record(
+        labs=[lab(Lab.CREATININE_CLEARANCE, 31, 40), lab(Lab.EGFR, 41, 10)],
+        drafts=[draft(ORAL_BP)],
+    )
+    finding = bisphosphonate_renal_ordered(rec, NOW, SETTINGS)
+    assert finding is not None
+    assert (finding.facts["renal"], finding.facts["renal_kind"]) == (31, "crcl")
+    assert (finding.facts["renal_other"], finding.facts["renal_other_kind"]) == (41, "egfr")
+
+
+def test_contraindication_from_cockcroft_gault_carries_its_inputs() -> None:
+    # (140 - 80) × 60 kg / (72 × 2.0 mg/dL) × 0.85 = 21.25 mL/min
+    rec = record(
+        who=patient(Sex.FEMALE, born_years_ago(80)),
+        labs=[lab(Lab.CREATININE, 2.0, 15), lab(Lab.BODY_WEIGHT, 60, 40)],
+        drafts=[draft(ORAL_BP)],
+    )
+    finding = bisphosphonate_renal_ordered(rec, NOW, SETTINGS)
+    assert finding is not None
+    facts = finding.facts
+    assert facts["renal_kind"] == "crcl-cockcroft-gault"
+    assert facts["renal"] == pytest.approx(21.2, abs=0.1)
+    assert (facts["cg_creatinine"], facts["cg_weight"], facts["cg_age"], facts["cg_sex"]) == (
+        2.0,
+        60,
+        80,
+        "female",
+    )
+    assert facts["cg_creatinine_date"] == ago(15).date()
+
+
+def test_contraindication_notes_dialysis() -> None:
+    rec = record(
+        conditions=[condition(Problem.DIALYSIS)], labs=[lab(Lab.EGFR, 8, 5)], drafts=[draft(ORAL_BP)]
+    )
+    finding = bisphosphonate_renal_ordered(rec, NOW, SETTINGS)
+    assert finding is not None and finding.facts["dialysis"] is True
+
+
+def test_active_bisphosphonate_with_low_renal_function_at_patient_view() -> None:
+    rec = record(labs=[lab(Lab.EGFR, 30, 30)], meds=[med(ORAL_BP, 500, name="Fosamax 70 mg")])
+    finding = bisphosphonate_renal_active(rec, NOW, SETTINGS)
+    assert finding is not None
+    assert finding.indicator is Indicator.CRITICAL
+    assert finding.delete_drafts == ()
+    assert finding.facts["ordered"] == (ago(500).date(),)
+
+
+def test_a_completed_bisphosphonate_is_not_active() -> None:
+    rec = record(labs=[lab(Lab.EGFR, 30, 30)], meds=[med(ORAL_BP, 500, status="completed")])
+    assert bisphosphonate_renal_active(rec, NOW, SETTINGS) is None
+    assert bisphosphonate_renal_ordered(rec, NOW, SETTINGS) is None  # and no draft: nothing at order time
+
+
+# --- bisphosphonate-renal-function-unknown --------------------------------------------------------
+
+
+@pytest.mark.parametrize(("days", "fires"), [(364, False), (365, False), (366, True)])
+def test_oral_bisphosphonate_needs_renal_function_within_365_days(days: int, fires: bool) -> None:
+    rec = record(labs=[lab(Lab.EGFR, 70, days)], drafts=[draft(ORAL_BP)])
+    finding = bisphosphonate_renal_unknown(rec, NOW, SETTINGS)
+    assert (finding is not None) is fires
+    if finding is not None:
+        assert finding.indicator is Indicator.WARNING
+        assert finding.lab_orders == (Lab.EGFR,)
+        assert finding.facts["iv"] is False and finding.facts["window_days"] == 365
+        assert finding.facts["last_renal_lab"] == "egfr"
+        assert finding.facts["last_renal_date"] == ago(days).date()
+
+
+@pytest.mark.parametrize("classes", [ZOLEDRONIC, IBANDRONATE_IV])
+@pytest.mark.parametrize(("days", "fires"), [(29, False), (30, False), (31, True)])
+def test_iv_bisphosphonate_needs_renal_function_within_30_days(
+    classes: set[DrugClass], days: int, fires: bool
+) -> None:
+    rec = record(labs=[lab(Lab.EGFR, 70, days)], drafts=[draft(classes)])
+    finding = bisphosphonate_renal_unknown(rec, NOW, SETTINGS)
+    assert (finding is not None) is fires
+    if finding is not None:
+        assert finding.facts["iv"] is True and finding.facts["window_days"] == 30
+
+
+def test_a_creatinine_with_age_sex_and_weight_is_renal_function() -> None:
+    computable = record(
+        labs=[lab(Lab.CREATININE, 1.0, 10), lab(Lab.BODY_WEIGHT, 70, 10)],
+        drafts=[draft(ORAL_BP)],
+    )
+    assert bisphosphonate_renal_unknown(computable, NOW, SETTINGS) is None
+    no_weight = record(labs=[lab(Lab.CREATININE, 1.0, 10)], drafts=[draft(ORAL_BP)])
+    finding = bisphosphonate_renal_unknown(no_weight, NOW, SETTINGS)
+    assert finding is not None and finding.facts["last_renal_lab"] == "creatinine"
+
+
+def test_with_oral_and_iv_drafts_only_the_one_lacking_a_value_is_named() -> None:
+    rec = record(
+        labs=[lab(Lab.EGFR, 70, 100)],
+        drafts=[draft(ORAL_BP, name="alendronate", id="a"), draft(ZOLEDRONIC, name="Aclasta", id="z")],
+    )
+    finding = bisphosphonate_renal_unknown(rec, NOW, SETTINGS)
+    assert finding is not None
+    assert finding.facts["drugs"] == ("Aclasta",)
+
+
+def test_no_renal_test_ever_and_no_bisphosphonate() -> None:
+    finding = bisphosphonate_renal_unknown(record(drafts=[draft(ORAL_BP)]), NOW, SETTINGS)
+    assert finding is not None and "last_renal_lab" not in finding.facts
+    assert bisphosphonate_renal_unknown(record(drafts=[draft(DENOSUMAB)]), NOW, SETTINGS) is None
+
+
+# --- pre-infusion-calcium-check -------------------------------------------------------------------
+
+
+def _infusion(
+    *labs_: Measurement,
+    meds: tuple[MedicationExposure, ...] = (),
+    drafts: tuple[MedicationExposure, ...] | None = None,
+) -> PatientRecord:
+    """A zoledronic acid draft (unless others are given) with these results and chart drugs."""
+    return record(
+        labs=labs_,
+        meds=meds,
+        drafts=drafts if drafts is not None else (draft(ZOLEDRONIC, name="Aclasta 5 mg"),),
+    )
+
+
+@pytest.mark.parametrize(("days", "fires"), [(29, False), (30, False), (31, True)])
+def test_calcium_must_be_within_30_days(days: int, fires: bool) -> None:
+    rec = _infusion(lab(Lab.CALCIUM, 2.30, days), lab(Lab.VITAMIN_D, 30, 100))
+    finding = pre_infusion_calcium(rec, NOW, SETTINGS)
+    assert (finding is not None) is fires
+    if finding is not None:
+        assert finding.facts["reasons"] == ("calcium-missing",)
+        assert finding.facts["last_calcium"] == 2.30
+        assert finding.lab_orders == (Lab.CALCIUM,)  # vitamin D is known within 365 days
+
+
+@pytest.mark.parametrize(("value", "fires"), [(2.14, True), (2.15, False), (2.16, False)])
+def test_low_calcium_below_2_15(value: float, fires: bool) -> None:
+    rec = _infusion(lab(Lab.CALCIUM, value, 5), lab(Lab.VITAMIN_D, 30, 100))
+    finding = pre_infusion_calcium(rec, NOW, SETTINGS)
+    assert (finding is not None) is fires
+    if finding is not None:
+        assert finding.indicator is Indicator.WARNING
+        assert finding.facts["reasons"] == ("calcium-low",)
+
+
+def test_calcium_is_albumin_corrected() -> None:
+    # measured 2.20 with albumin 30 g/L → 2.20 + 0.02 × 10 = 2.40: not low
+    high_albumin = _infusion(lab(Lab.CALCIUM, 2.20, 5), lab(Lab.ALBUMIN, 30, 5), lab(Lab.VITAMIN_D, 30, 100))
+    assert pre_infusion_calcium(high_albumin, NOW, SETTINGS) is None
+    # measured 2.20 with albumin 45 g/L → 2.10: low
+    low = _infusion(lab(Lab.CALCIUM, 2.20, 5), lab(Lab.ALBUMIN, 45, 5), lab(Lab.VITAMIN_D, 30, 100))
+    finding = pre_infusion_calcium(low, NOW, SETTINGS)
+    assert finding is not None
+    assert finding.facts["calcium"] == pytest.approx(2.10)
+    assert finding.facts["calcium_albumin"] == 45
+
+
+@pytest.mark.parametrize(("value", "fires"), [(19.9, True), (20.0, False), (20.1, False)])
+def test_vitamin_d_deficiency_below_20(value: float, fires: bool) -> None:
+    rec = _infusion(lab(Lab.CALCIUM, 2.30, 5), lab(Lab.VITAMIN_D, value, 100))
+    finding = pre_infusion_calcium(rec, NOW, SETTINGS)
+    assert (finding is not None) is fires
+    if finding is not None:
+        assert finding.facts["reasons"] == ("vitamin-d-low",)
+
+
+@pytest.mark.parametrize(("days", "fires"), [(364, True), (365, True), (366, False)])
+def test_vitamin_d_within_365_days(days: int, fires: bool) -> None:
+    rec = _infusion(lab(Lab.CALCIUM, 2.30, 5), lab(Lab.VITAMIN_D, 12, days))
+    assert (pre_infusion_calcium(rec, NOW, SETTINGS) is not None) is fires
+
+
+def test_native_vitamin_d_active_or_drafted_silences_the_deficiency_but_calcitriol_does_not() -> None:
+    labs_ = (lab(Lab.CALCIUM, 2.30, 5), lab(Lab.VITAMIN_D, 12, 100))
+    assert pre_infusion_calcium(_infusion(*labs_, meds=(med(NATIVE_D, 60),)), NOW, SETTINGS) is None
+    both = (draft(ZOLEDRONIC, id="z"), draft(NATIVE_D, id="d3"))
+    assert pre_infusion_calcium(_infusion(*labs_, drafts=both), NOW, SETTINGS) is None
+    assert pre_infusion_calcium(_infusion(*labs_, meds=(med(ACTIVE_D, 60),)), NOW, SETTINGS) is not None
+
+
+def test_vitamin_d_is_ordered_too_when_none_within_365_days() -> None:
+    rec = _infusion(lab(Lab.CALCIUM, 2.30, 60), lab(Lab.VITAMIN_D, 30, 400))
+    finding = pre_infusion_calcium(rec, NOW, SETTINGS)
+    assert finding is not None and finding.lab_orders == (Lab.CALCIUM, Lab.VITAMIN_D)
+
+
+def test_denosumab_is_checked_and_an_oral_bisphosphonate_is_not() -> None:
+    assert pre_infusion_calcium(_infusion(drafts=(draft(DENOSUMAB),)), NOW, SETTINGS) is not None
+    assert pre_infusion_calcium(_infusion(drafts=(draft(ORAL_BP),)), NOW, SETTINGS) is None
+
+
+def test_first_zoledronic_acid_and_first_antiresorptive() -> None:
+    first = pre_infusion_calcium(_infusion(), NOW, SETTINGS)
+    assert first is not None
+    assert first.facts["first_zoledronic_acid"] is True and first.facts["first_antiresorptive"] is True
+    again = pre_infusion_calcium(_infusion(meds=(med(ZOLEDRONIC, 380, status="completed"),)), NOW, SETTINGS)
+    assert again is not None
+    assert again.facts["first_zoledronic_acid"] is False and again.facts["first_antiresorptive"] is False
+    after_alendronate = pre_infusion_calcium(
+        _infusion(meds=(med(ORAL_BP, 900, status="stopped"),)), NOW, SETTINGS
+    )
+    assert after_alendronate is not None
+    assert after_alendronate.facts["first_zoledronic_acid"] is True
+    assert after_alendronate.facts["first_antiresorptive"] is False
+    denosumab_first = pre_infusion_calcium(_infusion(drafts=(draft(DENOSUMAB),)), NOW, SETTINGS)
+    assert denosumab_first is not None
+    assert denosumab_first.facts["first_zoledronic_acid"] is False  # no zoledronic acid ordered
+
+
+# --- anabolic-duration-limit ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("days", "fires"), [(729, False), (730, True), (731, True)])
+def test_anabolic_draft_after_730_days_of_therapy(days: int, fires: bool) -> None:
+    rec = record(
+        meds=[med(ANABOLIC, days, name="Forteo", status="completed"), med(ANABOLIC, 40, name="Forteo")],
+        drafts=[draft(ANABOLIC, name="teriparatide pen")],
+    )
+    finding = anabolic_ordered(rec, NOW, SETTINGS)
+    assert (finding is not None) is fires
+    if finding is not None:
+        assert finding.indicator is Indicator.WARNING
+        assert finding.delete_drafts == ("MedicationRequest/d1",)
+        assert finding.facts["first_date"] == ago(days).date()
+        assert finding.facts["days"] == days
+
+
+def test_a_first_anabolic_order_has_no_history_and_no_card() -> None:
+    assert anabolic_ordered(record(drafts=[draft(ANABOLIC)]), NOW, SETTINGS) is None
+
+
+def test_active_anabolic_past_the_limit_at_patient_view() -> None:
+    rec = record(
+        meds=[
+            med(ANABOLIC, 800, name="Forteo", kind=ExposureKind.ADMINISTRATION, status="completed"),
+            med(ANABOLIC, 100, name="Forteo pen"),
+        ]
+    )
+    finding = anabolic_active(rec, NOW, SETTINGS)
+    assert finding is not None
+    assert finding.delete_drafts == ()
+    assert finding.facts["first_drug"] == "Forteo"
+    assert finding.facts["ordered"] == (ago(100).date(),)
+    stopped = record(meds=[med(ANABOLIC, 800, status="stopped")])
+    assert anabolic_active(stopped, NOW, SETTINGS) is None
+
+
+def test_anabolic_limit_is_a_setting() -> None:
+    rec = record(meds=[med(ANABOLIC, 600)])
+    assert anabolic_active(rec, NOW, SETTINGS) is None
+    assert anabolic_active(rec, NOW, RuleSettings(anabolic_max_days=540)) is not None
+
+
+# --- hypercalcemia-on-therapy ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "indicator"),
+    [(2.60, None), (2.61, Indicator.WARNING), (3.00, Indicator.WARNING), (3.01, Indicator.CRITICAL)],
+)
+def test_hypercalcaemia_thresholds(value: float, indicator: Indicator | None) -> None:
+    rec = record(labs=[lab(Lab.CALCIUM, value, 10)], meds=[med(CALCIUM, 200, name="Caltrate")])
+    finding = hypercalcemia_on_therapy(rec, NOW, SETTINGS)
+    assert (finding.indicator if finding else None) is indicator
+
+
+@pytest.mark.parametrize(("days", "fires"), [(91, True), (92, True), (93, False)])
+def test_hypercalcaemia_reads_calcium_within_92_days(days: int, fires: bool) -> None:
+    rec = record(labs=[lab(Lab.CALCIUM, 2.8, days)], meds=[med(NATIVE_D, 200)])
+    assert (hypercalcemia_on_therapy(rec, NOW, SETTINGS) is not None) is fires
+
+
+def test_hypercalcaemia_uses_the_albumin_corrected_calcium() -> None:
+    # measured 2.55 (normal) with albumin 30 g/L → 2.75: high
+    rec = record(labs=[lab(Lab.CALCIUM, 2.55, 10), lab(Lab.ALBUMIN, 30, 10)], meds=[med(ACTIVE_D, 100)])
+    finding = hypercalcemia_on_therapy(rec, NOW, SETTINGS)
+    assert finding is not None
+    assert finding.facts["calcium"] == pytest.approx(2.75)
+    assert finding.facts["calcium_measured"] == 2.55
+    # measured 2.65 with albumin 45 g/L → 2.55: not high
+    diluted = record(labs=[lab(Lab.CALCIUM, 2.65, 10), lab(Lab.ALBUMIN, 45, 10)], meds=[med(ACTIVE_D, 100)])
+    assert hypercalcemia_on_therapy(diluted, NOW, SETTINGS) is None
+
+
+def test_hypercalcaemia_needs_an_active_therapy_and_flags_anabolics() -> None:
+    stopped = record(labs=[lab(Lab.CALCIUM, 2.9, 10)], meds=[med(CALCIUM, 200, status="stopped")])
+    assert hypercalcemia_on_therapy(stopped, NOW, SETTINGS) is None
+    anabolic = record(labs=[lab(Lab.CALCIUM, 2.9, 10)], meds=[med(ANABOLIC, 200, name="Forteo")])
+    finding = hypercalcemia_on_therapy(anabolic, NOW, SETTINGS)
+    assert finding is not None and finding.facts["anabolic"] is True
+
+
+def test_bone_drug_topics_run_at_their_moments() -> None:
+    chart = record(
+        labs=[lab(Lab.EGFR, 25, 10), lab(Lab.CALCIUM, 2.9, 10)],
+        meds=[med(ORAL_BP, 400), med(CALCIUM, 200), med(ANABOLIC, 800)],
+    )
+    view = {f.topic for f in evaluate(chart, NOW, SETTINGS, Moment.VIEW).cards}
+    assert {
+        Topic.BISPHOSPHONATE_RENAL_CONTRAINDICATION,
+        Topic.HYPERCALCEMIA_ON_THERAPY,
+        Topic.ANABOLIC_DURATION_LIMIT,
+    } <= view
+    order = {f.topic for f in evaluate(chart, NOW, SETTINGS, Moment.ORDER).cards}
+    assert not order & view  # nothing drafted: no order-time card
