@@ -1,0 +1,439 @@
+"""Prefetch resolution against a real FHIR server on 127.0.0.1: present, absent, null, failed, paged."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cds_hooks import CdsError, IssuerPolicy, ProtocolConfig
+from cds_hooks._request import HookRequest
+from cds_hooks.prefetch import check_template, render
+from tests.cds_hooks.support import (
+    CONDITION,
+    ISSUER,
+    PATIENT,
+    TESTSERVER,
+    Harness,
+    LoopbackServer,
+    SigningKey,
+    hook_body,
+    jwks,
+    make_token,
+    searchset,
+)
+
+PV = "/cds-services/test-patient-view"
+TOKEN = "fhir-access-token-123"
+C2 = {"resourceType": "Condition", "id": "c2", "subject": {"reference": "Patient/123"}}
+C3 = {"resourceType": "Condition", "id": "c3", "subject": {"reference": "Patient/123"}}
+
+
+def with_fhir(fhir: LoopbackServer, **prefetch: Any) -> dict[str, Any]:
+    """A patient-view request naming ``fhir`` as its FHIR server; ``prefetch`` as given (``...`` drops a key)."""
+    body = hook_body(fhirServer=fhir.base + "/fhir", fhirAuthorization=fhir_authorization())
+    body["prefetch"] = {k: v for k, v in {"patient": PATIENT, **prefetch}.items() if v is not ...}
+    return body
+
+
+def fhir_authorization() -> dict[str, Any]:
+    return {
+        "access_token": TOKEN,
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "patient/*.read",
+        "subject": "cds-service",
+    }
+
+
+def outcome(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["resourceType"] == "OperationOutcome"
+    issue: dict[str, Any] = body["issue"][0]
+    return issue
+
+
+# --- present ---------------------------------------------------------------------------------------
+
+
+def test_a_full_prefetch_needs_no_fhir_server(app: Harness, fhir: LoopbackServer) -> None:
+    response = app.client.post(PV, json=with_fhir(fhir, conditions=searchset(CONDITION, C2)))
+
+    assert response.status_code == 200
+    assert app.calls[0].data == {"patient": [PATIENT], "conditions": [CONDITION, C2]}
+    assert fhir.seen == []
+
+
+def test_search_outcome_entries_are_not_resources(app: Harness) -> None:
+    bundle = searchset(CONDITION)
+    bundle["entry"].append({"resource": {"resourceType": "OperationOutcome"}, "search": {"mode": "outcome"}})
+    body = hook_body()
+    body["prefetch"]["conditions"] = bundle
+
+    assert app.client.post(PV, json=body).status_code == 200
+    assert app.calls[0].data["conditions"] == [CONDITION]
+
+
+def test_a_paginated_prefetch_bundle_is_followed_on_the_fhir_server(
+    app: Harness, fhir: LoopbackServer
+) -> None:
+    fhir.json(
+        "/fhir/Condition?patient=123&page=2", searchset(C2, next_url=fhir.base + "/fhir/Condition?page=3")
+    )
+    fhir.json("/fhir/Condition?page=3", searchset(C3))
+    first_page = searchset(CONDITION, next_url=fhir.base + "/fhir/Condition?patient=123&page=2")
+
+    response = app.client.post(PV, json=with_fhir(fhir, conditions=first_page))
+
+    assert response.status_code == 200
+    assert app.calls[0].data["conditions"] == [CONDITION, C2, C3]
+    assert fhir.paths() == ["/fhir/Condition?patient=123&page=2", "/fhir/Condition?page=3"]
+    assert all(s.headers["authorization"] == f"Bearer {TOKEN}" for s in fhir.seen)
+
+
+# --- absent: fetched -------------------------------------------------------------------------------
+
+
+def test_an_absent_key_is_fetched_with_the_bearer_token_following_next_links(
+    app: Harness, fhir: LoopbackServer
+) -> None:
+    fhir.json(
+        "/fhir/Condition?patient=123", searchset(CONDITION, next_url=fhir.base + "/fhir/Condition?page=2")
+    )
+    fhir.json("/fhir/Condition?page=2", searchset(C2))
+
+    response = app.client.post(PV, json=with_fhir(fhir))
+
+    assert response.status_code == 200
+    assert app.calls[0].data == {"patient": [PATIENT], "conditions": [CONDITION, C2]}
+    assert fhir.paths() == ["/fhir/Condition?patient=123", "/fhir/Condition?page=2"]
+    assert [s.headers["authorization"] for s in fhir.seen] == [f"Bearer {TOKEN}"] * 2
+    assert app.calls[0].fhir_server == fhir.base + "/fhir"
+
+
+def test_no_prefetch_at_all_fetches_every_key_a_read_giving_one_resource(
+    app: Harness, fhir: LoopbackServer
+) -> None:
+    fhir.json("/fhir/Patient/123", PATIENT)
+    fhir.json("/fhir/Condition?patient=123", searchset(CONDITION))
+    body = with_fhir(fhir)
+    del body["prefetch"]
+    body["context"]["patientId"] = "Patient/123"  # tokens use the bare id
+
+    response = app.client.post(PV, json=body)
+
+    assert response.status_code == 200
+    assert app.calls[0].data == {"patient": [PATIENT], "conditions": [CONDITION]}
+    assert sorted(fhir.paths()) == ["/fhir/Condition?patient=123", "/fhir/Patient/123"]
+
+
+def test_a_fhir_server_base_with_a_trailing_slash(app: Harness, fhir: LoopbackServer) -> None:
+    fhir.json("/fhir/Condition?patient=123", searchset(CONDITION))
+    body = with_fhir(fhir)
+    body["fhirServer"] += "/"
+
+    assert app.client.post(PV, json=body).status_code == 200
+    assert fhir.paths() == ["/fhir/Condition?patient=123"]
+
+
+def test_without_fhir_authorization_no_token_is_sent(app: Harness, fhir: LoopbackServer) -> None:
+    fhir.json("/fhir/Condition?patient=123", searchset(CONDITION))
+    body = with_fhir(fhir)
+    del body["fhirAuthorization"]
+
+    assert app.client.post(PV, json=body).status_code == 200
+    assert "authorization" not in fhir.seen[0].headers
+
+
+# --- null and OperationOutcome ---------------------------------------------------------------------
+
+
+def test_a_null_prefetch_means_no_data_and_nothing_is_fetched(app: Harness, fhir: LoopbackServer) -> None:
+    response = app.client.post(PV, json=with_fhir(fhir, conditions=None))
+
+    assert response.status_code == 200
+    assert app.calls[0].data["conditions"] == []
+    assert fhir.seen == []
+
+
+def test_an_operation_outcome_in_place_of_a_prefetch_is_fetched_instead(
+    app: Harness, fhir: LoopbackServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    fhir.json("/fhir/Condition?patient=123", searchset(CONDITION))
+    failed = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "timeout", "diagnostics": "Jane Doe's conditions timed out"}],
+    }
+
+    with caplog.at_level("INFO", logger="cds_hooks"):
+        response = app.client.post(PV, json=with_fhir(fhir, conditions=failed))
+
+    assert response.status_code == 200
+    assert app.calls[0].data["conditions"] == [CONDITION]
+    assert fhir.paths() == ["/fhir/Condition?patient=123"]
+    assert "timeout" in caplog.text
+    assert "Jane Doe" not in caplog.text  # diagnostics may carry patient data: not logged
+
+
+# --- 412: data that cannot be had ------------------------------------------------------------------
+
+
+def test_an_absent_key_without_a_fhir_server_is_a_412(app: Harness) -> None:
+    body = hook_body()
+    del body["prefetch"]["conditions"]
+
+    issue = outcome(app.client.post(PV, json=body), 412)
+
+    assert "conditions" in issue["diagnostics"]
+    assert "fhirServer" in issue["diagnostics"]
+    assert app.calls == []
+
+
+def test_more_pages_without_a_fhir_server_is_a_412(app: Harness, fhir: LoopbackServer) -> None:
+    body = hook_body()
+    body["prefetch"]["conditions"] = searchset(CONDITION, next_url=fhir.base + "/fhir/Condition?page=2")
+
+    outcome(app.client.post(PV, json=body), 412)
+    assert fhir.seen == []
+
+
+@pytest.mark.parametrize(
+    "status, content",
+    [
+        (500, b'{"resourceType":"OperationOutcome"}'),
+        (401, b'{"resourceType":"OperationOutcome"}'),
+        (200, b"{not json"),
+        (200, b"[]"),
+        (200, b'{"id": "no resourceType"}'),
+        (200, b'{"resourceType":"OperationOutcome","issue":[]}'),
+        (200, b'{"resourceType":"Bundle","entry":{"resource":{}}}'),
+    ],
+    ids=["500", "401", "malformed JSON", "not an object", "not a resource", "OperationOutcome", "bad Bundle"],
+)
+def test_a_failing_fhir_server_is_a_412(
+    app: Harness, fhir: LoopbackServer, status: int, content: bytes
+) -> None:
+    fhir.raw("/fhir/Condition?patient=123", content, status)
+
+    issue = outcome(app.client.post(PV, json=with_fhir(fhir)), 412)
+
+    assert "conditions" in issue["diagnostics"]
+    assert app.calls == []
+
+
+def test_a_next_link_to_another_origin_is_a_412_and_gets_no_token(
+    app: Harness, fhir: LoopbackServer, elsewhere: LoopbackServer
+) -> None:
+    elsewhere.json("/fhir/Condition?page=2", searchset(C2))
+    fhir.json(
+        "/fhir/Condition?patient=123",
+        searchset(CONDITION, next_url=elsewhere.base + "/fhir/Condition?page=2"),
+    )
+
+    outcome(app.client.post(PV, json=with_fhir(fhir)), 412)
+    assert elsewhere.seen == []
+
+
+def test_a_prefetch_bundle_linking_to_another_origin_is_a_412_and_gets_no_token(
+    app: Harness, fhir: LoopbackServer, elsewhere: LoopbackServer
+) -> None:
+    first_page = searchset(CONDITION, next_url=elsewhere.base + "/fhir/Condition?page=2")
+
+    outcome(app.client.post(PV, json=with_fhir(fhir, conditions=first_page)), 412)
+    assert elsewhere.seen == []
+
+
+def test_a_redirect_is_not_followed(app: Harness, fhir: LoopbackServer, elsewhere: LoopbackServer) -> None:
+    elsewhere.json("/steal", searchset(CONDITION))
+    fhir.raw("/fhir/Condition?patient=123", b"", 302, {"Location": elsewhere.base + "/steal"})
+
+    outcome(app.client.post(PV, json=with_fhir(fhir)), 412)
+    assert elsewhere.seen == []
+
+
+def test_more_pages_than_allowed_is_a_412(make_app: Callable[..., Harness], fhir: LoopbackServer) -> None:
+    harness = make_app(ProtocolConfig(auth_enabled=False, fhir_max_pages=2))
+    fhir.json(
+        "/fhir/Condition?patient=123", searchset(CONDITION, next_url=fhir.base + "/fhir/Condition?page=2")
+    )
+    fhir.json("/fhir/Condition?page=2", searchset(C2, next_url=fhir.base + "/fhir/Condition?page=3"))
+    fhir.json("/fhir/Condition?page=3", searchset(C3))
+
+    issue = outcome(harness.client.post(PV, json=with_fhir(fhir)), 412)
+
+    assert "more than 2 pages" in issue["diagnostics"]
+    assert len(fhir.seen) == 2
+
+
+def test_exactly_the_allowed_pages_are_served(make_app: Callable[..., Harness], fhir: LoopbackServer) -> None:
+    harness = make_app(ProtocolConfig(auth_enabled=False, fhir_max_pages=2))
+    fhir.json(
+        "/fhir/Condition?patient=123", searchset(CONDITION, next_url=fhir.base + "/fhir/Condition?page=2")
+    )
+    fhir.json("/fhir/Condition?page=2", searchset(C2))
+
+    assert harness.client.post(PV, json=with_fhir(fhir)).status_code == 200
+    assert harness.calls[0].data["conditions"] == [CONDITION, C2]
+
+
+def test_a_slow_fhir_server_is_a_412_timeout(make_app: Callable[..., Harness], fhir: LoopbackServer) -> None:
+    harness = make_app(ProtocolConfig(auth_enabled=False, fhir_timeout_seconds=0.2))
+    fhir.json("/fhir/Condition?patient=123", searchset(CONDITION))
+    fhir.delay_seconds = 0.6
+
+    issue = outcome(harness.client.post(PV, json=with_fhir(fhir)), 412)
+
+    assert issue["code"] == "timeout"
+
+
+def test_the_whole_hook_is_bounded_by_its_deadline(
+    make_app: Callable[..., Harness], fhir: LoopbackServer
+) -> None:
+    harness = make_app(ProtocolConfig(auth_enabled=False, hook_deadline_ms=200))
+    fhir.json("/fhir/Condition?patient=123", searchset(CONDITION))
+    fhir.delay_seconds = 0.6
+
+    issue = outcome(harness.client.post(PV, json=with_fhir(fhir)), 412)
+
+    assert issue["code"] == "timeout"
+    assert "200 ms" in issue["diagnostics"]
+    assert harness.calls == []
+
+
+def test_an_unreachable_fhir_server_is_a_412(app: Harness) -> None:
+    body = hook_body(fhirServer="http://127.0.0.1:9/fhir")  # discard port: nothing listens
+    del body["prefetch"]["conditions"]
+
+    outcome(app.client.post(PV, json=body), 412)
+
+
+# --- fhirServer allowlist per issuer (auth on) -----------------------------------------------------
+
+
+@pytest.fixture
+def secured(make_app: Callable[..., Harness], ec_key: SigningKey, tmp_path: Path) -> Callable[..., Harness]:
+    """An app trusting ISSUER (keys from a JWKS *file*) with the given fhir_servers allowlist."""
+    jwks_file = tmp_path / "jwks.json"
+    jwks_file.write_text(json.dumps(jwks(ec_key)))
+
+    def build(fhir_servers: tuple[str, ...] | None) -> Harness:
+        policy = IssuerPolicy(jwks=str(jwks_file), fhir_servers=fhir_servers)
+        return make_app(ProtocolConfig(issuers={ISSUER: policy}))
+
+    return build
+
+
+def _signed(key: SigningKey) -> dict[str, str]:
+    return {"Authorization": "Bearer " + make_token(key, TESTSERVER + PV)}
+
+
+@pytest.mark.parametrize("allowed", [None, "exact", "trailing slash"])
+def test_an_allowed_fhir_server_is_called(
+    secured: Callable[..., Harness], fhir: LoopbackServer, ec_key: SigningKey, allowed: str | None
+) -> None:
+    base = fhir.base + "/fhir"
+    harness = secured(None if allowed is None else (base + "/" if allowed == "trailing slash" else base,))
+    fhir.json("/fhir/Condition?patient=123", searchset(CONDITION))
+
+    response = harness.client.post(PV, json=with_fhir(fhir), headers=_signed(ec_key))
+
+    assert response.status_code == 200
+    assert harness.calls[0].data["conditions"] == [CONDITION]
+    assert harness.calls[0].issuer == ISSUER
+    assert harness.calls[0].fhir_server == base
+
+
+def test_a_fhir_server_the_issuer_does_not_allow_is_never_called(
+    secured: Callable[..., Harness], fhir: LoopbackServer, ec_key: SigningKey
+) -> None:
+    harness = secured(("https://fhir.ehr.example.org/r4",))
+    fhir.json("/fhir/Condition?patient=123", searchset(CONDITION))
+
+    issue = outcome(harness.client.post(PV, json=with_fhir(fhir), headers=_signed(ec_key)), 412)
+
+    assert "not allowed" in issue["diagnostics"]
+    assert fhir.seen == []
+
+
+def test_a_full_prefetch_still_serves_when_the_fhir_server_is_not_allowed(
+    secured: Callable[..., Harness], fhir: LoopbackServer, ec_key: SigningKey
+) -> None:
+    harness = secured(("https://fhir.ehr.example.org/r4",))
+
+    response = harness.client.post(
+        PV, json=with_fhir(fhir, conditions=searchset(CONDITION)), headers=_signed(ec_key)
+    )
+
+    assert response.status_code == 200
+    assert harness.calls[0].fhir_server is None  # the handler is not handed a server it may not call
+
+
+# --- templates -------------------------------------------------------------------------------------
+
+
+def _request(context: dict[str, Any], patient_id: str = "123") -> HookRequest:
+    return HookRequest("patient-view", "h", None, None, context, patient_id, None)
+
+
+@pytest.mark.parametrize(
+    "template, context, rendered",
+    [
+        ("Patient/{{context.patientId}}", {"patientId": "Patient/123"}, "Patient/123"),
+        (
+            "Observation?patient={{ context.patientId }}&code=1",
+            {"patientId": "123"},
+            "Observation?patient=123&code=1",
+        ),
+        ("Practitioner/{{userPractitionerId}}", {"userId": "Practitioner/p-1"}, "Practitioner/p-1"),
+        (
+            "PractitionerRole/{{userPractitionerRoleId}}",
+            {"userId": "PractitionerRole/r1"},
+            "PractitionerRole/r1",
+        ),
+        ("Patient/{{userPatientId}}", {"userId": "Patient/9"}, "Patient/9"),
+        ("RelatedPerson/{{userRelatedPersonId}}", {"userId": "RelatedPerson/rp"}, "RelatedPerson/rp"),
+        ("Encounter/{{context.encounterId}}", {"encounterId": "e 1&x=2"}, "Encounter/e%201%26x%3D2"),
+        ("Observation?flag={{context.flag}}", {"flag": True}, "Observation?flag=true"),
+    ],
+)
+def test_templates_render_spec_tokens_url_encoded(
+    template: str, context: dict[str, Any], rendered: str
+) -> None:
+    check_template(template)
+    assert render(template, _request(context)) == rendered
+
+
+@pytest.mark.parametrize(
+    "template, context",
+    [
+        ("Practitioner/{{userPractitionerId}}", {"userId": "Patient/9"}),
+        ("Encounter/{{context.encounterId}}", {}),
+        ("Encounter/{{context.encounterId}}", {"encounterId": {"id": "e1"}}),
+        ("{{context.userId}}", {"userId": "Practitioner/../../admin"}),
+    ],
+    ids=["user of another type", "field absent", "field not primitive", "dot segments"],
+)
+def test_a_template_the_request_cannot_fill_is_a_412(template: str, context: dict[str, Any]) -> None:
+    with pytest.raises(CdsError) as caught:
+        render(template, _request(context, patient_id=""))
+    assert caught.value.status == 412
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "https://elsewhere.example/Patient/{{context.patientId}}",
+        "//elsewhere.example/Patient",
+        "/Patient/{{context.patientId}}",
+        "../admin/Patient",
+        "Patient/{{patient.id}}",
+        "Patient/{{context.patientId}",
+    ],
+)
+def test_templates_that_could_leave_the_fhir_server_are_refused_at_mount(template: str) -> None:
+    with pytest.raises(ValueError):
+        check_template(template)
