@@ -64,7 +64,8 @@ def _result(m: Measurement, lang: str) -> str:
     if m.value is None:
         return day
     name = _RESULT_NAME.get(m.lab, "")
-    value = " ".join(p for p in (name, fmt_num(m.value), m.unit or "") if p)
+    unit = m.unit if m.unit and not m.unit.startswith("{") else ""  # no "{T-score}" annotations
+    value = " ".join(p for p in (name, fmt_num(m.value), unit) if p)
     return f"{day}({value})" if lang == "zh" else f"{day} ({value})"
 
 
