@@ -1,0 +1,250 @@
+"""Cards for bone drugs: en/zh wording with the patient's values and dates, FHIR suggestions, indicators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fhir.resources.R4B.servicerequest import ServiceRequest
+
+from service.cards import render
+from service.domain import Lab, PatientRecord, Problem, Sex
+from service.findings import Finding
+from service.rules.bone_drugs import (
+    anabolic_active,
+    anabolic_ordered,
+    bisphosphonate_renal_active,
+    bisphosphonate_renal_ordered,
+    bisphosphonate_renal_unknown,
+    hypercalcemia_on_therapy,
+    pre_infusion_calcium,
+)
+from tests.service.rules._drug_records import (
+    ANABOLIC,
+    CALCIUM,
+    DENOSUMAB,
+    NATIVE_D,
+    NOW,
+    ORAL_BP,
+    SETTINGS,
+    ZOLEDRONIC,
+    ago,
+    born_years_ago,
+    condition,
+    draft,
+    lab,
+    med,
+    patient,
+    record,
+)
+
+
+def _card(finding: Finding | None, rec: PatientRecord, language: str) -> dict[str, Any]:
+    assert finding is not None
+    card = render(finding, rec, NOW, language).to_json()
+    assert len(card["summary"]) < 140
+    return card
+
+
+def _service_requests(card: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every suggested resource, after checking that it is a valid FHIR R4B ServiceRequest."""
+    resources = [a["resource"] for s in card["suggestions"] for a in s["actions"]]
+    for resource in resources:
+        ServiceRequest.model_validate(resource)
+    return resources
+
+
+def _codes(card: dict[str, Any]) -> list[str]:
+    return [r["code"]["coding"][0]["code"] for r in _service_requests(card)]
+
+
+def _day(days: int) -> str:
+    return ago(days).date().isoformat()
+
+
+# --- bisphosphonate-renal-contraindication --------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_contraindication_names_the_measure_its_date_and_the_denosumab_alternative(language: str) -> None:
+    rec = record(
+        labs=[lab(Lab.CREATININE_CLEARANCE, 31, 40), lab(Lab.EGFR, 41, 10)],
+        drafts=[draft(ORAL_BP, name="Fosamax 70 mg", id="fos")],
+    )
+    card = _card(bisphosphonate_renal_ordered(rec, NOW, SETTINGS), rec, language)
+    assert card["indicator"] == "critical" and card["overrideReasons"]
+    detail = card["detail"]
+    assert "31 mL/min" in detail and _day(40) in detail  # the measure used
+    assert "41 mL/min/1.73 m²" in detail and _day(10) in detail  # the other one, for context
+    if language == "zh":
+        assert "肌酐清除率31 mL/min" in detail and "地舒单抗" in detail and "黑框警告" in detail
+        assert "血磷" in detail and "甲状旁腺激素" in detail and "25-羟维生素D" in detail
+    else:
+        assert "creatinine clearance 31 mL/min" in detail and "denosumab" in detail
+        assert "boxed warning" in detail and "severe hypocalcaemia" in detail and "below 30" in detail
+        assert "phosphate" in detail and "PTH" in detail and "25-OH vitamin D" in detail
+        assert "specialist" in detail
+    assert "This applies to this patient" not in detail and "该患者属于此情况" not in detail  # 31 ≥ 30
+    [suggestion] = card["suggestions"]
+    assert suggestion["actions"][0]["resourceId"] == ["MedicationRequest/fos"]
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_contraindication_says_when_cockcroft_gault_was_computed(language: str) -> None:
+    rec = record(
+        who=patient(Sex.FEMALE, born_years_ago(80)),
+        labs=[lab(Lab.CREATININE, 2.0, 15), lab(Lab.BODY_WEIGHT, 60, 40)],
+        drafts=[draft(ORAL_BP)],
+    )
+    card = _card(bisphosphonate_renal_ordered(rec, NOW, SETTINGS), rec, language)
+    detail = card["detail"]
+    assert "Cockcroft" in detail and "21.2 mL/min" in detail
+    assert _day(15) in detail and _day(40) in detail and "60 kg" in detail and "80" in detail
+    assert ("该患者属于此情况" if language == "zh" else "This applies to this patient") in detail  # 21.2 < 30
+
+
+def test_contraindication_at_patient_view_shows_the_order_date_and_suggests_nothing() -> None:
+    rec = record(
+        conditions=[condition(Problem.DIALYSIS)],
+        labs=[lab(Lab.EGFR, 9, 20)],
+        meds=[med(ORAL_BP, 500, name="alendronate 70 mg weekly")],
+    )
+    card = _card(bisphosphonate_renal_active(rec, NOW, SETTINGS), rec, "en")
+    assert card["indicator"] == "critical"
+    assert f"ordered {_day(500)}" in card["detail"] and "eGFR 9 mL/min/1.73 m²" in card["detail"]
+    assert "dialysis is on the problem list" in card["detail"]
+    assert "suggestions" not in card
+
+
+# --- bisphosphonate-renal-function-unknown --------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_renal_unknown_offers_a_creatinine_egfr_service_request(language: str) -> None:
+    rec = record(labs=[lab(Lab.EGFR, 70, 100)], drafts=[draft(ZOLEDRONIC, name="Aclasta 5 mg/100 mL")])
+    card = _card(bisphosphonate_renal_unknown(rec, NOW, SETTINGS), rec, language)
+    assert card["indicator"] == "warning"
+    [request] = _service_requests(card)
+    assert (request["status"], request["intent"]) == ("draft", "proposal")
+    assert request["subject"] == {"reference": "Patient/p1"}
+    assert request["code"]["coding"][0]["system"] == "http://loinc.org"
+    assert _codes(card) == ["2160-0"]
+    detail = card["detail"]
+    assert "30" in card["summary"] and "Aclasta 5 mg/100 mL" in detail
+    assert "eGFR 70 mL/min/1.73 m²" in detail and _day(100) in detail  # the last test, out of the window
+    assert ("每次给药前" if language == "zh" else "before each dose") in detail
+    assert card["selectionBehavior"] == "any"
+
+
+def test_renal_unknown_for_an_oral_drug_uses_the_year_window_and_says_when_nothing_exists() -> None:
+    rec = record(drafts=[draft(ORAL_BP, name="risedronate 35 mg")])
+    card = _card(bisphosphonate_renal_unknown(rec, NOW, SETTINGS), rec, "en")
+    assert "365 days" in card["summary"] and "none on record" in card["detail"]
+    assert "before each dose" not in card["detail"]
+
+
+# --- pre-infusion-calcium-check -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_pre_infusion_card_for_a_first_zoledronic_acid(language: str) -> None:
+    rec = record(
+        labs=[lab(Lab.CALCIUM, 2.20, 3), lab(Lab.ALBUMIN, 45, 3)],
+        drafts=[draft(ZOLEDRONIC, name="Aclasta 5 mg/100 mL")],
+    )
+    card = _card(pre_infusion_calcium(rec, NOW, SETTINGS), rec, language)
+    assert card["indicator"] == "warning"
+    detail = card["detail"]
+    assert "2.10 mmol/L" in card["summary"] and "2.10 mmol/L" in detail and "2.20 mmol/L" in detail
+    assert _day(3) in detail
+    if language == "zh":
+        assert (
+            "白蛋白校正" in detail
+            and "急性期反应" in detail
+            and "对乙酰氨基酚" in detail
+            and "口腔检查" in detail
+        )
+        assert "水化" in detail
+    else:
+        assert "albumin-corrected" in detail and "acute-phase" in detail and "paracetamol" in detail
+        assert "hydrate" in detail and "dental check" in detail
+    assert _codes(card) == ["2000-8", "62292-8"]  # calcium, and vitamin D since none within 365 days
+
+
+def test_pre_infusion_card_for_denosumab_after_a_bisphosphonate_skips_the_first_time_advice() -> None:
+    rec = record(
+        labs=[lab(Lab.CALCIUM, 2.30, 5), lab(Lab.VITAMIN_D, 14, 60)],
+        meds=[med(ORAL_BP, 900, name="alendronate", status="stopped")],
+        drafts=[draft(DENOSUMAB, name="Prolia 60 mg")],
+    )
+    card = _card(pre_infusion_calcium(rec, NOW, SETTINGS), rec, "en")
+    detail = card["detail"]
+    assert "denosumab" in card["summary"] and "14 ng/mL" in card["summary"]
+    assert "below 20 ng/mL" in detail and "cholecalciferol" in detail
+    assert "acute-phase" not in detail and "dental" not in detail
+    assert "total calcium as measured" in detail
+    assert _codes(card) == ["2000-8"]
+
+
+def test_pre_infusion_card_when_calcium_is_missing_quotes_the_last_one() -> None:
+    rec = record(
+        labs=[lab(Lab.CALCIUM, 2.41, 45), lab(Lab.VITAMIN_D, 31, 45)],
+        meds=[med(ZOLEDRONIC, 380, status="completed"), med(NATIVE_D, 200)],
+        drafts=[draft(ZOLEDRONIC)],
+    )
+    card = _card(pre_infusion_calcium(rec, NOW, SETTINGS), rec, "zh")
+    assert "近30天无血清钙结果" in card["summary"]
+    assert "2.41 mmol/L" in card["detail"] and _day(45) in card["detail"]
+    assert "急性期反应" not in card["detail"]
+
+
+# --- anabolic-duration-limit ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_anabolic_order_card_gives_the_first_dose_and_offers_to_delete(language: str) -> None:
+    rec = record(
+        meds=[med(ANABOLIC, 760, name="Forteo", status="completed")],
+        drafts=[draft(ANABOLIC, name="teriparatide 20 mcg pen", id="ter")],
+    )
+    card = _card(anabolic_ordered(rec, NOW, SETTINGS), rec, language)
+    assert card["indicator"] == "warning"
+    detail = card["detail"]
+    assert "Forteo" in detail and _day(760) in detail and "760" in detail and "730" in detail
+    assert ("抗骨吸收" if language == "zh" else "antiresorptive") in detail
+    assert ("非综述内容" if language == "zh" else "not in the seeds") in detail
+    assert card["suggestions"][0]["actions"][0]["resourceId"] == ["MedicationRequest/ter"]
+
+
+def test_anabolic_view_card_has_no_suggestion() -> None:
+    rec = record(meds=[med(ANABOLIC, 800, name="Forteo pen")])
+    card = _card(anabolic_active(rec, NOW, SETTINGS), rec, "en")
+    assert f"ordered {_day(800)}" in card["detail"]
+    assert "suggestions" not in card
+
+
+# --- hypercalcemia-on-therapy ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_hypercalcaemia_card_on_teriparatide(language: str) -> None:
+    rec = record(
+        labs=[lab(Lab.CALCIUM, 2.62, 10), lab(Lab.ALBUMIN, 35, 10)],
+        meds=[med(ANABOLIC, 100, name="Forteo pen"), med(CALCIUM, 300, name="Caltrate 600")],
+    )
+    card = _card(hypercalcemia_on_therapy(rec, NOW, SETTINGS), rec, language)
+    assert card["indicator"] == "warning"
+    detail = card["detail"]
+    assert "2.72 mmol/L" in detail and "2.62 mmol/L" in detail and _day(10) in detail and "2.60" in detail
+    assert "Caltrate 600" in detail and "Forteo pen" in detail
+    assert ("16小时" if language == "zh" else "16 hours") in detail
+    assert ("白蛋白校正" if language == "zh" else "albumin-corrected") in detail
+    assert "§2.3, §3" in detail
+
+
+def test_severe_hypercalcaemia_on_calcium_alone_is_critical_without_anabolic_advice() -> None:
+    rec = record(labs=[lab(Lab.CALCIUM, 3.05, 4)], meds=[med(CALCIUM, 300, name="calcium carbonate 1250 mg")])
+    card = _card(hypercalcemia_on_therapy(rec, NOW, SETTINGS), rec, "en")
+    assert card["indicator"] == "critical" and card["overrideReasons"]
+    assert "3.05 mmol/L" in card["summary"] and "above 3.00 mmol/L" in card["detail"]
+    assert "16 hours" not in card["detail"] and "total calcium as measured" in card["detail"]
