@@ -1,0 +1,58 @@
+"""Condition (and dialysis Procedure) -> ConditionFact, following rules.md "Shared definitions"."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from mappings._concepts import CONDITION_CONCEPTS, PROBLEMS
+from mappings._context import CONDITION_NAMES, Context, recognise
+from mappings._errors import MappingError
+from mappings._fhir import Resource, as_dict, as_str, codings, first_time, parse_date, status_code
+from mappings._validate import validate
+from service.domain import ConditionFact, Problem
+
+_NOT_ACTIVE = frozenset({"inactive", "resolved", "remission"})
+_NOT_TRUE = frozenset({"refuted", "entered-in-error"})
+_PROCEDURE_DONE = frozenset({"completed", "in-progress"})
+
+
+def map_condition(resource: Resource, label: str, ctx: Context) -> list[ConditionFact]:
+    found = recognise(resource.get("code"), CONDITION_CONCEPTS, CONDITION_NAMES)
+    if not found.concepts:
+        return []
+    if status_code(resource.get("verificationStatus")) in _NOT_TRUE:
+        return []
+    validate(resource, label)
+    active = status_code(resource.get("clinicalStatus")) not in _NOT_ACTIVE
+    onset = _date(resource, label, "onsetDateTime", "onsetPeriod", "recordedDate")
+    return [
+        ConditionFact(PROBLEMS[c], active, onset, label, _display(resource)) for c in sorted(found.concepts)
+    ]
+
+
+def dialysis_from_procedure(resource: Resource, label: str, ctx: Context) -> list[ConditionFact]:
+    """A dialysis procedure done or under way: the patient is on dialysis from its date."""
+    if resource.get("status") not in _PROCEDURE_DONE:
+        return []
+    onset = _date(resource, label, "performedDateTime", "performedPeriod")
+    return [ConditionFact(Problem.DIALYSIS, True, onset, label, _display(resource))]
+
+
+def _date(resource: Resource, label: str, *fields: str) -> date | None:
+    found = first_time(resource, *fields)
+    if found is None:
+        return None
+    path, value = found
+    try:
+        return parse_date(value)
+    except ValueError as exc:
+        rtype = as_str(resource.get("resourceType")) or "Resource"
+        raise MappingError(label, f"{rtype}.{path}", "not a FHIR date") from exc
+
+
+def _display(resource: Resource) -> str | None:
+    code = as_dict(resource.get("code"))
+    text = as_str(code.get("text"))
+    if text:
+        return text
+    return next((c.display for c in codings(code) if c.display), None)

@@ -1,0 +1,173 @@
+"""Medication resources -> MedicationExposure with the drug classes of rules.md.
+
+A drug is recognised by its codes (RxNorm ingredient to branded product, ATC), failing that by its
+generic or brand name in text/display. Oncology regimens of denosumab (120 mg, Xgeva) and zoledronic
+acid (4 mg, Zometa) are recognised by code, brand or the strength in the product's own text, never by
+the dosage instructions, and are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from mappings._concepts import DRUG_CONCEPTS, DRUGS, ONCOLOGY
+from mappings._context import DRUG_NAMES, TERMINOLOGY, Context, medication_concept, recognise
+from mappings._errors import MappingError
+from mappings._fhir import Resource, as_dict, as_str, codings, concept_text, first_time, parse_datetime
+from mappings._terminology import normalise_text
+from mappings._validate import validate
+from service.domain import Coding, DrugClass, ExposureKind, MedicationExposure
+
+# kind -> (statuses that are an exposure, statuses that are "active", time fields)
+_RULES: dict[ExposureKind, tuple[frozenset[str], frozenset[str], tuple[str, ...]]] = {
+    ExposureKind.REQUEST: (
+        frozenset({"active", "on-hold", "completed", "stopped"}),
+        frozenset({"active", "on-hold"}),
+        ("authoredOn",),
+    ),
+    ExposureKind.ADMINISTRATION: (
+        frozenset({"completed", "in-progress"}),
+        frozenset(),
+        ("effectiveDateTime", "effectivePeriod"),
+    ),
+    # rules.md "Exposure": active/completed only; "intended" is a plan, not an exposure
+    ExposureKind.STATEMENT: (
+        frozenset({"active", "completed"}),
+        frozenset({"active"}),
+        ("effectiveDateTime", "effectivePeriod", "dateAsserted"),
+    ),
+    ExposureKind.DISPENSE: (frozenset({"completed"}), frozenset(), ("whenHandedOver",)),
+}
+_KINDS = {kind.value: kind for kind in ExposureKind}
+_ONCOLOGY_STRENGTH = {
+    concept: (DRUGS[rule["ingredient_concept"]], [re.compile(p) for p in rule["strength_patterns"]])
+    for concept, rule in TERMINOLOGY.oncology.items()
+}
+_IBANDRONATE = re.compile(TERMINOLOGY.ibandronate_iv["ingredient"])
+_INJECTABLE = re.compile(TERMINOLOGY.ibandronate_iv["form"])
+_CHINESE_UNITS = (("毫克", "mg"), ("毫升", "ml"), ("微克", "mcg"))
+
+
+@dataclass(frozen=True, slots=True)
+class Drug:
+    classes: frozenset[DrugClass]
+    name: str
+    coding: Coding | None
+
+
+def kind_of(resource: Resource) -> ExposureKind | None:
+    rtype = resource.get("resourceType")
+    return _KINDS.get(rtype) if isinstance(rtype, str) else None
+
+
+def classify(concept: object) -> Drug | None:
+    """The classes of a medication CodeableConcept; None when it is not ours or is an oncology regimen."""
+    found = recognise(concept, DRUG_CONCEPTS, DRUG_NAMES)
+    if not found.concepts:
+        return None
+    text = normalise_text(concept_text(concept))
+    for chinese, unit in _CHINESE_UNITS:
+        text = text.replace(chinese, unit)
+    if found.concepts & set(ONCOLOGY) or DRUG_NAMES.find(text) & set(ONCOLOGY):
+        return None
+    classes = {DRUGS[c] for c in found.concepts if c in DRUGS}
+    for ingredient, patterns in _ONCOLOGY_STRENGTH.values():
+        if ingredient in classes and any(p.search(text) for p in patterns):
+            return None
+    if DrugClass.BISPHOSPHONATE in classes and _IBANDRONATE.search(text) and _INJECTABLE.search(text):
+        classes.add(DrugClass.BISPHOSPHONATE_IV)
+    if DrugClass.ZOLEDRONIC_ACID in classes:
+        classes.add(DrugClass.BISPHOSPHONATE_IV)
+    if DrugClass.BISPHOSPHONATE_IV in classes:
+        classes.add(DrugClass.BISPHOSPHONATE)
+    if not classes:
+        return None
+    coding = found.coding
+    domain_coding = Coding(coding.system or "", coding.code or "", coding.display) if coding else None
+    return Drug(frozenset(classes), _name(concept, coding.display if coding else None), domain_coding)
+
+
+def map_medication(resource: Resource, label: str, ctx: Context) -> list[MedicationExposure]:
+    kind = kind_of(resource)
+    if kind is None:
+        return []
+    counted, active, time_fields = _RULES[kind]
+    status = resource.get("status")
+    if status not in counted:
+        return []
+    drug = _drug(resource, label, ctx)
+    if drug is None:
+        return []
+    at = _when(resource, label, time_fields)
+    return [
+        MedicationExposure(
+            drug.classes, drug.name, kind, str(status), at, status in active, label, False, drug.coding
+        )
+    ]
+
+
+def map_draft(resource: Resource, label: str, ctx: Context) -> list[MedicationExposure]:
+    """A draft order the hook asks about: active, dated by authoredOn; incomplete drafts are skipped."""
+    kind = kind_of(resource)
+    if kind is None:
+        return []
+    filled = _fill_draft(resource, ctx.patient_id)
+    drug = _drug(filled, label, ctx)
+    if drug is None:
+        return []
+    at = _when(filled, label, ("authoredOn",))
+    status = as_str(resource.get("status")) or "draft"
+    return [MedicationExposure(drug.classes, drug.name, kind, status, at, True, label, True, drug.coding)]
+
+
+def _drug(resource: Resource, label: str, ctx: Context) -> Drug | None:
+    found = medication_concept(resource, ctx)
+    if found is None:
+        if "medicationReference" in resource:
+            ctx.note(f"{label}: medicationReference not found in the input; ignored")
+        return None
+    concept, medication = found
+    drug = classify(concept)
+    if drug is None:
+        return None
+    validate(resource, label)
+    if medication is not None and medication is not resource and "contained" not in resource:
+        validate(medication, f"Medication/{medication.get('id')}")
+    return drug
+
+
+def _fill_draft(resource: Resource, patient_id: str) -> Mapping[str, Any]:
+    """EHRs call order-select while the order is typed: supply the required elements still missing."""
+    filled = dict(resource)
+    filled.setdefault("status", "draft")
+    filled.setdefault("intent", "proposal")
+    if filled.get("resourceType") in ("MedicationRequest", "MedicationStatement", "MedicationAdministration"):
+        filled.setdefault("subject", {"reference": f"Patient/{patient_id}"})
+    return filled
+
+
+def _when(resource: Resource, label: str, fields: tuple[str, ...]) -> datetime | None:
+    found = first_time(resource, *fields)
+    if found is None:
+        return None
+    path, value = found
+    try:
+        return parse_datetime(value)
+    except ValueError as exc:
+        raise MappingError(label, f"{resource.get('resourceType')}.{path}", "not a FHIR dateTime") from exc
+
+
+def _name(concept: object, display: str | None) -> str:
+    text = as_str(as_dict(concept).get("text"))
+    if text:
+        return text
+    if display:
+        return display
+    for coding in codings(concept):
+        if coding.display or coding.code:
+            return coding.display or coding.code or ""
+    return "medication"

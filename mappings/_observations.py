@@ -1,0 +1,119 @@
+"""Observation (and fall-risk Procedure) -> Measurement in the concept's canonical unit.
+
+Only final/amended/corrected/preliminary results count; the date is effective[x], else issued; only
+valueQuantity is a value. Components are read too (a DXA panel carries its T-scores as components).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from mappings._concepts import LAB_CONCEPTS, LABS
+from mappings._context import LAB_NAMES, Context, recognise
+from mappings._errors import MappingError
+from mappings._fhir import Resource, as_dict, as_list, first_time, parse_datetime
+from mappings._units import UnitError, to_canonical
+from mappings._validate import validate
+from service.domain import Lab, Measurement
+
+COUNTED = frozenset({"final", "amended", "corrected", "preliminary"})
+_PROCEDURE_DONE = frozenset({"completed", "in-progress"})
+_VALUE_FIELDS = (
+    "valueString",
+    "valueCodeableConcept",
+    "valueInteger",
+    "valueBoolean",
+    "valueRange",
+    "valueRatio",
+    "valueSampledData",
+    "valueTime",
+    "valueDateTime",
+    "valuePeriod",
+)
+
+
+def map_observation(resource: Resource, label: str, ctx: Context) -> list[Measurement]:
+    if resource.get("status") not in COUNTED:
+        return []
+    main = recognise(resource.get("code"), LAB_CONCEPTS, LAB_NAMES)
+    parts: list[tuple[str, str, Mapping[str, Any]]] = [(c, "Observation", resource) for c in main.concepts]
+    for i, component in enumerate(as_list(resource.get("component"))):
+        component = as_dict(component)
+        found = recognise(component.get("code"), LAB_CONCEPTS, LAB_NAMES)
+        parts += [(c, f"Observation.component[{i}]", component) for c in found.concepts]
+    if not parts:
+        return []
+    validate(resource, label)
+    at = _when(resource, label, "effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued")
+    if at is None:
+        ctx.note(f"{label}: no effective date or issued; ignored")
+        return []
+    out = []
+    for concept, path, holder in sorted(parts, key=lambda p: (p[1], p[0])):
+        lab, site = LABS[concept]
+        if lab is Lab.FALL_RISK_ASSESSMENT:
+            out.append(Measurement(lab, None, at, label, site))
+            continue
+        value = _quantity(holder, path, label, concept, ctx)
+        if value is not None:
+            out.append(Measurement(lab, value[0], at, label, site, value[1]))
+    return out
+
+
+def fall_risk_from_procedure(resource: Resource, label: str, ctx: Context) -> list[Measurement]:
+    if resource.get("status") not in _PROCEDURE_DONE:
+        return []
+    at = _when(resource, label, "performedDateTime", "performedPeriod")
+    if at is None:
+        ctx.note(f"{label}: fall-risk assessment without a date; ignored")
+        return []
+    return [Measurement(Lab.FALL_RISK_ASSESSMENT, None, at, label)]
+
+
+def _when(resource: Resource, label: str, *fields: str) -> datetime | None:
+    found = first_time(resource, *fields)
+    if found is None:
+        return None
+    path, value = found
+    try:
+        return parse_datetime(value)
+    except ValueError as exc:
+        raise MappingError(label, f"{resource.get('resourceType')}.{path}", "not a FHIR dateTime") from exc
+
+
+def _quantity(
+    holder: Mapping[str, Any], path: str, label: str, concept: str, ctx: Context
+) -> tuple[float, str | None] | None:
+    """(canonical value, unit) of a valueQuantity; None (with a note) when there is no usable one."""
+    quantity = holder.get("valueQuantity")
+    if not isinstance(quantity, Mapping):
+        kind = next((f for f in _VALUE_FIELDS if f in holder), "no value")
+        ctx.note(f"{label}: {concept} has {kind}, not valueQuantity; ignored")
+        return None
+    raw = quantity.get("value")
+    if raw is None:
+        ctx.note(f"{label}: {concept} valueQuantity without value; ignored")
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int | float | Decimal | str):
+        raise MappingError(label, f"{path}.valueQuantity.value", "not a number")
+    try:
+        number = float(raw)
+    except ValueError as exc:
+        raise MappingError(label, f"{path}.valueQuantity.value", "not a number") from exc
+    comparator = quantity.get("comparator")
+    if comparator is not None:
+        ctx.note(f"{label}: {concept} value with comparator {comparator!s}; ignored")
+        return None
+    unit = quantity.get("code") if isinstance(quantity.get("code"), str) else None
+    text = quantity.get("unit") if isinstance(quantity.get("unit"), str) else None
+    lab = LABS[concept][0]
+    for candidate in dict.fromkeys([unit, text]) if (unit or text) else [None]:
+        try:
+            return to_canonical(lab, number, candidate)
+        except UnitError:
+            continue
+    ctx.note(f"{label}: {concept} unit {unit or text!s} not convertible; ignored")
+    return None

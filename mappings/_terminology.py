@@ -1,0 +1,179 @@
+"""Value sets loaded once into lookups: (system, code) -> concept ids, and names -> concept ids.
+
+The JSON files in valuesets/ are the data (one FHIR ValueSet per concept plus names.json); this module
+only indexes them. ICD-10 and ATC are hierarchical by prefix, so their codes and "is-a" filters match
+every code below them (E11 covers E11.9, E1122 and the Chinese clinical extension E11.900x001).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+VALUESET_DIR = Path(__file__).resolve().parent / "valuesets"
+
+_SYSTEM_ALIASES: dict[str, str] = {
+    "http://loinc.org": "loinc",
+    "urn:oid:2.16.840.1.113883.6.1": "loinc",
+    "http://snomed.info/sct": "snomed",
+    "urn:oid:2.16.840.1.113883.6.96": "snomed",
+    "http://www.nlm.nih.gov/research/umls/rxnorm": "rxnorm",
+    "urn:oid:2.16.840.1.113883.6.88": "rxnorm",
+    "http://hl7.org/fhir/sid/icd-10-cm": "icd10",
+    "http://hl7.org/fhir/sid/icd-10": "icd10",
+    "urn:oid:2.16.840.1.113883.6.90": "icd10",
+    "urn:oid:2.16.840.1.113883.6.3": "icd10",
+    "http://www.whocc.no/atc": "atc",
+    "urn:oid:2.16.840.1.113883.6.73": "atc",
+    "http://www.ama-assn.org/go/cpt": "cpt",
+    "urn:oid:2.16.840.1.113883.6.12": "cpt",
+}
+_HIERARCHICAL = ("icd10", "atc")
+
+
+def system_key(system: object) -> str | None:
+    """Our short name of a code system URI, tolerating the spellings EHRs use; None when unknown."""
+    if not isinstance(system, str):
+        return None
+    uri = system.strip().rstrip("/")
+    known = _SYSTEM_ALIASES.get(uri)
+    if known:
+        return known
+    lower = uri.lower()
+    if lower.startswith("http://snomed.info/sct"):  # edition/version URIs
+        return "snomed"
+    if "pcs" not in lower and re.search(r"icd[-_ ]?10", lower):  # ICD-10, ICD-10-CM, national editions
+        return "icd10"
+    if "whocc" in lower or re.search(r"(^|[/:])atc($|[/_-])", lower):
+        return "atc"
+    return None
+
+
+def _normal_code(key: str, code: str) -> str:
+    code = code.strip()
+    if key in _HIERARCHICAL:
+        return re.sub(r"[\s.]", "", code).upper()
+    return code
+
+
+def normalise_text(text: str) -> str:
+    """Case- and width-insensitive form for name matching (full-width letters, Ⅱ -> ii)."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff]")
+
+
+@dataclass(frozen=True, slots=True)
+class NameIndex:
+    """Finds concept names in free text: whole words for Latin script, substrings for Chinese."""
+
+    latin: re.Pattern[str] | None
+    cjk: re.Pattern[str] | None
+    terms: dict[str, frozenset[str]]
+    patterns: tuple[tuple[re.Pattern[str], str], ...]
+
+    @classmethod
+    def build(cls, names: dict[str, Any], allowed: Iterable[str]) -> NameIndex:
+        wanted = set(allowed)
+        terms: dict[str, set[str]] = defaultdict(set)
+        patterns: list[tuple[re.Pattern[str], str]] = []
+        for concept, spec in names.items():
+            if concept not in wanted:
+                continue
+            for term in spec.get("terms", []):
+                terms[normalise_text(term).strip()].add(concept)
+            for pattern in spec.get("patterns", []):
+                patterns.append((re.compile(normalise_text(pattern)), concept))
+        latin = sorted((t for t in terms if t and not _CJK.search(t)), key=len, reverse=True)
+        cjk = sorted((t for t in terms if _CJK.search(t)), key=len, reverse=True)
+        return cls(
+            latin=re.compile(r"(?<![a-z0-9])(" + "|".join(map(re.escape, latin)) + r")(?![a-z0-9])")
+            if latin
+            else None,
+            cjk=re.compile("(" + "|".join(map(re.escape, cjk)) + ")") if cjk else None,
+            terms={t: frozenset(c) for t, c in terms.items()},
+            patterns=tuple(patterns),
+        )
+
+    def find(self, text: str) -> frozenset[str]:
+        if not text:
+            return frozenset()
+        normal = normalise_text(text)
+        found: set[str] = set()
+        for regex in (self.latin, self.cjk):
+            if regex is not None:
+                for match in regex.finditer(normal):
+                    found |= self.terms[match.group(1)]
+        for pattern, concept in self.patterns:
+            if pattern.search(normal):
+                found.add(concept)
+        return frozenset(found)
+
+
+class Terminology:
+    """All value sets of one directory, indexed for constant-time code lookups."""
+
+    def __init__(self, directory: Path = VALUESET_DIR) -> None:
+        exact: dict[tuple[str, str], set[str]] = defaultdict(set)
+        prefixes: dict[str, dict[str, set[str]]] = {key: defaultdict(set) for key in _HIERARCHICAL}
+        excludes: dict[str, dict[str, set[str]]] = {key: defaultdict(set) for key in _HIERARCHICAL}
+        self.concepts: set[str] = set()
+        for path in sorted(directory.glob("*.json")):
+            if path.name == "names.json":
+                continue
+            valueset = json.loads(path.read_text(encoding="utf-8"))
+            concept = str(valueset["id"])
+            self.concepts.add(concept)
+            for entry in valueset.get("expansion", {}).get("contains", []):
+                key = system_key(entry.get("system"))
+                if key is None:
+                    continue
+                code = _normal_code(key, str(entry["code"]))
+                if key in _HIERARCHICAL:
+                    prefixes[key][code].add(concept)
+                else:
+                    exact[(key, code)].add(concept)
+            for part, target in (("include", prefixes), ("exclude", excludes)):
+                for rule in valueset.get("compose", {}).get(part, []):
+                    key = system_key(rule.get("system"))
+                    for flt in rule.get("filter", []):
+                        if key in _HIERARCHICAL and flt.get("op") == "is-a":
+                            target[key][_normal_code(key, str(flt["value"]))].add(concept)
+        self._exact = {k: frozenset(v) for k, v in exact.items()}
+        self._prefixes = {k: {p: frozenset(c) for p, c in v.items()} for k, v in prefixes.items()}
+        self._excludes = {k: {p: frozenset(c) for p, c in v.items()} for k, v in excludes.items()}
+        names = json.loads((directory / "names.json").read_text(encoding="utf-8"))
+        self.names: dict[str, Any] = names["concepts"]
+        self.oncology: dict[str, Any] = names["oncology"]
+        self.ibandronate_iv: dict[str, str] = names["ibandronate_iv"]
+
+    def lookup(self, system: object, code: object) -> frozenset[str]:
+        """Concept ids of one coding; empty when the system or code is unknown or malformed."""
+        key = system_key(system)
+        if key is None or not isinstance(code, str) or not code.strip():
+            return frozenset()
+        normal = _normal_code(key, code)
+        if key not in _HIERARCHICAL:
+            return self._exact.get((key, normal), frozenset())
+        return self._hierarchical(key, normal)
+
+    @cache  # noqa: B019 - one Terminology lives for the whole process
+    def _hierarchical(self, key: str, code: str) -> frozenset[str]:
+        found: set[str] = set()
+        removed: set[str] = set()
+        table, excludes = self._prefixes[key], self._excludes[key]
+        for end in range(1, len(code) + 1):
+            found |= table.get(code[:end], frozenset())
+            removed |= excludes.get(code[:end], frozenset())
+        return frozenset(found - removed)
+
+    def name_index(self, allowed: Iterable[str]) -> NameIndex:
+        return NameIndex.build(self.names, allowed)
