@@ -130,11 +130,12 @@ def make_token(
     headers: dict[str, Any] | None = None,
     **claims: Any,
 ) -> str:
-    """A CDS Hooks JWT; pass a claim as ``None`` to leave it out."""
+    """A CDS Hooks JWT; pass a claim or header as ``None`` to leave it out."""
     now = int(time.time())
     payload = {"iss": iss, "aud": aud, "exp": now + 300, "iat": now, "jti": str(uuid.uuid4()), **claims}
     payload = {k: v for k, v in payload.items() if v is not None}
-    return jwt.encode(payload, key.private, algorithm=key.alg, headers={"kid": key.kid, **(headers or {})})
+    header = {k: v for k, v in {"kid": key.kid, **(headers or {})}.items() if v is not None}
+    return jwt.encode(payload, key.private, algorithm=key.alg, headers=header)
 
 
 # --- the app --------------------------------------------------------------------------------------
