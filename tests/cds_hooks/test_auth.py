@@ -120,7 +120,8 @@ def test_clock_skew_is_tolerated_up_to_its_limit(
     secured: Harness, ec_key: SigningKey, claims: dict[str, int]
 ) -> None:
     now = int(time.time())
-    token = make_token(ec_key, PV_URL, **{k: now + v for k, v in claims.items()})
+    shifted: dict[str, Any] = {name: now + offset for name, offset in claims.items()}
+    token = make_token(ec_key, PV_URL, **shifted)
 
     assert secured.client.post(PV, json=hook_body(), headers=bearer(token)).status_code == 200
 
