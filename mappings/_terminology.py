@@ -71,6 +71,14 @@ def normalise_text(text: str) -> str:
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff]")
 
 
+def _contains(term: str, inner: str) -> bool:
+    if inner not in term:
+        return False
+    if _CJK.search(inner):
+        return True
+    return re.search(r"(?<![a-z0-9])" + re.escape(inner) + r"(?![a-z0-9])", term) is not None
+
+
 @dataclass(frozen=True, slots=True)
 class NameIndex:
     """Finds concept names in free text: whole words for Latin script, substrings for Chinese."""
@@ -94,12 +102,19 @@ class NameIndex:
                 patterns.append((re.compile(normalise_text(pattern)), concept))
         latin = sorted((t for t in terms if t and not _CJK.search(t)), key=len, reverse=True)
         cjk = sorted((t for t in terms if _CJK.search(t)), key=len, reverse=True)
+        # a match is the longest term at its place: give it the concepts of the terms inside it too
+        # ("骨质疏松性骨折" is also "骨质疏松", "osteoporotic fracture" also "osteoporotic")
+        closed = {term: set(concepts) for term, concepts in terms.items()}
+        for term in closed:
+            for inner, concepts in terms.items():
+                if inner != term and _contains(term, inner):
+                    closed[term] |= concepts
         return cls(
             latin=re.compile(r"(?<![a-z0-9])(" + "|".join(map(re.escape, latin)) + r")(?![a-z0-9])")
             if latin
             else None,
             cjk=re.compile("(" + "|".join(map(re.escape, cjk)) + ")") if cjk else None,
-            terms={t: frozenset(c) for t, c in terms.items()},
+            terms={t: frozenset(c) for t, c in closed.items()},
             patterns=tuple(patterns),
         )
 
