@@ -23,11 +23,11 @@ NMOL_PER_NG = 2.496  # 25-OH vitamin D: 1 ng/mL = 2.496 nmol/L (rules.md)
 
 
 def _phenotype_short(p: Phenotype, language: str) -> str:
-    if p.kind == LONG_DURATION:
+    if p.kind is LONG_DURATION:
         return f"病程{p.years}年" if zh(language) else f"diabetes {p.years} years"
-    if p.kind == NEUROPATHY:
+    if p.kind is NEUROPATHY:
         return "神经病变" if zh(language) else "neuropathy"
-    if p.kind == HYPOGLYCAEMIA:
+    if p.kind is HYPOGLYCAEMIA:
         return "低血糖史" if zh(language) else "past hypoglycaemia"
     if zh(language):
         return "糖尿病肾病" if p.diabetic else "慢性肾脏病"
@@ -36,15 +36,15 @@ def _phenotype_short(p: Phenotype, language: str) -> str:
 
 def _phenotype_line(p: Phenotype, renal: RenalFunction | None, language: str) -> str:
     when = fmt_date(p.since, language)
-    if p.kind == LONG_DURATION:
+    if p.kind is LONG_DURATION:
         return (
             f"糖尿病病程 {p.years} 年(起病于 {when})"
             if zh(language)
             else f"diabetes for {p.years} years (since {when})"
         )
-    if p.kind == NEUROPATHY:
+    if p.kind is NEUROPATHY:
         return f"糖尿病神经病变(记录于 {when})" if zh(language) else f"diabetic neuropathy (recorded {when})"
-    if p.kind == HYPOGLYCAEMIA:
+    if p.kind is HYPOGLYCAEMIA:
         return (
             f"既往低血糖史(最近记录 {when})"
             if zh(language)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 
 from service.domain import (
     ANTI_OSTEOPOROSIS,
@@ -37,18 +38,27 @@ from service.rules._common import (
 from service.rules._registry import Moment, Rule
 from service.settings import RuleSettings
 
-# Phenotype kinds of T2DM §1.4, in the seed's order; the card words each one.
-LONG_DURATION = "long-duration"
-NEUROPATHY = "neuropathy"
-HYPOGLYCAEMIA = "hypoglycaemia"
-KIDNEY_DISEASE = "kidney-disease"
+
+class PhenotypeKind(StrEnum):
+    """The fracture-risk phenotypes of T2DM §1.4, in the seed's order; the card words each one."""
+
+    LONG_DURATION = "long-duration"
+    NEUROPATHY = "neuropathy"
+    HYPOGLYCAEMIA = "hypoglycaemia"
+    KIDNEY_DISEASE = "kidney-disease"
+
+
+LONG_DURATION = PhenotypeKind.LONG_DURATION
+NEUROPATHY = PhenotypeKind.NEUROPATHY
+HYPOGLYCAEMIA = PhenotypeKind.HYPOGLYCAEMIA
+KIDNEY_DISEASE = PhenotypeKind.KIDNEY_DISEASE
 
 
 @dataclass(frozen=True, slots=True)
 class Phenotype:
     """One matched fracture-risk phenotype and the date the card quotes for it."""
 
-    kind: str  # LONG_DURATION | NEUROPATHY | HYPOGLYCAEMIA | KIDNEY_DISEASE
+    kind: PhenotypeKind
     since: date | None  # diabetes onset; first neuropathy/kidney record; latest hypoglycaemia record
     years: int | None = None  # completed years of diabetes (LONG_DURATION only)
     diabetic: bool = True  # KIDNEY_DISEASE: False when coded as CKD without the diabetic link
@@ -115,7 +125,7 @@ def diabetic_fracture_risk_phenotype(
     if not phenotypes:
         return None
     renal: RenalFunction | None = None
-    if any(p.kind == KIDNEY_DISEASE for p in phenotypes):
+    if any(p.kind is KIDNEY_DISEASE for p in phenotypes):
         renal = egfr(record, now, settings.renal_function_window_days)
     return Finding(
         topic=Topic.DIABETIC_FRACTURE_RISK_PHENOTYPE,
