@@ -64,8 +64,8 @@ def render(finding: Finding, record: PatientRecord, now: datetime, language: str
             ),
         ),
         suggestions=suggestions,
-        selectionBehavior=_selection_behavior(finding) if suggestions else None,
-        overrideReasons=(
+        selection_behavior=_selection_behavior(finding) if suggestions else None,
+        override_reasons=(
             [Coding(system=OVERRIDE_SYSTEM, code=c, display=d) for c, d in _OVERRIDES[lang]]
             if finding.indicator in (Indicator.WARNING, Indicator.CRITICAL)
             else []

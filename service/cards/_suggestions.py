@@ -24,8 +24,8 @@ def delete_draft(reference: str, name: str, language: str) -> Suggestion:
     label = f"删除 {name} 的草稿医嘱" if language == "zh" else f"Remove the draft order for {name}"
     return Suggestion(
         label=label[:120],
-        isRecommended=True,
-        actions=[Action(type="delete", description=label[:120], resourceId=[reference])],
+        is_recommended=True,
+        actions=[Action(type="delete", description=label[:120], resource_id=[reference])],
     )
 
 

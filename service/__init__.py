@@ -1,0 +1,1 @@
+"""Bone Health CDS: the application (domain, rules, cards, reminders, API, CLI)."""
