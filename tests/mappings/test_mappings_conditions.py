@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from tests.mappings.fhirdata import ICD10, ICD10CM, PID, SNOMED, cc, condition
 
 from mappings import build_record
 from service.domain import Problem
+from tests.mappings.fhirdata import ICD10, ICD10CM, PID, SNOMED, cc, condition
 
 
 def problems(*resources: dict) -> set[Problem]:
