@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import literal_column
+from sqlalchemy import Result, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,7 @@ def insert_ignore(
     if not rows:
         return 0
     dialect = session.get_bind().dialect.name
+    added: Result[Any]
     if dialect == "postgresql":
         pg = postgresql.insert(model).values(list(rows)).on_conflict_do_nothing(index_elements=conflict)
         added = session.execute(pg.returning(literal_column("1")))

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from service.persistence import migrate
@@ -17,6 +18,7 @@ from service.settings import Settings
 log = logging.getLogger(__name__)
 
 _STOP_GRACE_SECONDS = 15.0
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]  # so children import `service` even uninstalled
 
 
 def run_worker(settings: Settings, concurrency: int | None = None) -> None:
@@ -66,7 +68,9 @@ def start_embedded(settings: Settings) -> Callable[[], None]:
     base = [sys.executable, "-m", "celery", "-A", "service.celery_app:app"]
     level = f"--loglevel={settings.log_level}"
     children = [
-        subprocess.Popen([*base, "worker", level, "--concurrency=1"], env=env),
+        subprocess.Popen(
+            [*base, "worker", level, "--concurrency=1", "--without-gossip", "--without-mingle"], env=env
+        ),
         subprocess.Popen([*base, "beat", level], env=env),
     ]
     log.info("embedded worker (pid %d) and beat (pid %d) started", children[0].pid, children[1].pid)
@@ -94,6 +98,7 @@ def start_embedded(settings: Settings) -> Callable[[], None]:
 def settings_environment(settings: Settings) -> dict[str, str]:
     """This process's environment with BHCDS_* replaced by ``settings``, for child processes."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BHCDS_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PROJECT_ROOT), env.get("PYTHONPATH")]))
     for name, value in settings.model_dump(mode="json").items():
         if value is not None:
             env[f"BHCDS_{name.upper()}"] = _env_value(value)

@@ -76,6 +76,7 @@ def register(app: BoneHealthCelery) -> None:
 
     @app.task(
         bind=True,
+        shared=False,  # a shared task would attach this app's settings to every later app
         name=DELIVER_TASK,
         acks_late=True,
         max_retries=None,
@@ -88,11 +89,11 @@ def register(app: BoneHealthCelery) -> None:
         return result.outcome.value
 
     # Dispatch and scan are idempotent and rerun by beat: a lost run is simply the next one.
-    @app.task(name=DISPATCH_TASK, acks_late=False)
+    @app.task(name=DISPATCH_TASK, acks_late=False, shared=False)
     def dispatch() -> int:
         return run_dispatch(app)
 
-    @app.task(name=SCAN_TASK, acks_late=False)
+    @app.task(name=SCAN_TASK, acks_late=False, shared=False)
     def scan() -> int:
         return run_scan(settings)
 
