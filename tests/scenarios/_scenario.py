@@ -53,6 +53,8 @@ class Scenario:
     reminders: dict[str, date]
     detail_contains: dict[str, list[str]] = field(default_factory=dict)
     suggestions: dict[str, int] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)  # e.g. {population_profile: who}
+    no_reminders: bool = False  # true: no pending reminder may exist for the patient
 
 
 def _resolve_dates(value: Any, now: datetime) -> Any:
@@ -141,4 +143,6 @@ def load(path: Path) -> Scenario:
         reminders={str(k): date.fromisoformat(str(v)[:10]) for k, v in (raw.get("reminders") or {}).items()},
         detail_contains={str(k): list(v) for k, v in (raw.get("detail_contains") or {}).items()},
         suggestions={str(k): int(v) for k, v in (raw.get("suggestions") or {}).items()},
+        settings=dict(raw.get("settings") or {}),
+        no_reminders=bool(raw.get("no_reminders", False)),
     )

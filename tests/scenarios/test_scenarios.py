@@ -21,7 +21,7 @@ def test_the_library_is_not_empty() -> None:
 @pytest.mark.parametrize("path", FILES, ids=[str(p.relative_to(HERE)) for p in FILES])
 def test_scenario(path: Path, app_factory: Callable[..., TestClient]) -> None:
     scenario = load(path)
-    client = app_factory(now=scenario.now)
+    client = app_factory(now=scenario.now, **scenario.settings)
     response = client.post(
         f"/cds-services/bone-health-{scenario.hook}",
         json=scenario.request,
@@ -46,9 +46,11 @@ def test_scenario(path: Path, app_factory: Callable[..., TestClient]) -> None:
             assert word in detail, f"{topic}: '{word}' missing from detail"
     for topic, count in scenario.suggestions.items():
         assert len(by_topic[topic].get("suggestions", [])) == count
-    if scenario.reminders:
+    if scenario.reminders or scenario.no_reminders:
         listed = client.get("/reminders", params={"patient": PATIENT_ID}).json()
         rows = listed if isinstance(listed, list) else listed.get("reminders", [])
         due = {(r["topic"], r["due_date"][:10]) for r in rows if r["status"] == "pending"}
+        if scenario.no_reminders:
+            assert not due, f"{scenario.title}: no reminder expected, found {due}"
         for topic, day in scenario.reminders.items():
             assert (topic, day.isoformat()) in due, f"{scenario.title}: reminder {topic} {day} not in {due}"
