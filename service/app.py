@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -86,7 +86,7 @@ SERVICES: tuple[ServiceDefinition, ...] = (
 _SEVERITY = {Indicator.CRITICAL: 0, Indicator.WARNING: 1, Indicator.INFO: 2}
 
 
-def draft_resources(call: HookCall) -> list[Mapping[str, Any]]:
+def draft_resources(call: HookCall) -> list[dict[str, Any]]:
     """The draft orders the rules look at: the selections at order-select, every draft at order-sign."""
     if call.hook == "patient-view":
         return []

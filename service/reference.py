@@ -145,7 +145,9 @@ def rule_reference(settings: Settings, fmt: str = "markdown") -> str:
         lines.append("- **Fires when**:")
         lines += [f"  - {t}" for t in r.triggers]
         if r.settings:
-            lines.append("- **Thresholds and windows**: " + ", ".join(f"`{k}` = {v}" for k, v in r.settings.items()))
+            lines.append(
+                "- **Thresholds and windows**: " + ", ".join(f"`{k}` = {v}" for k, v in r.settings.items())
+            )
         if r.value_sets:
             lines.append(
                 "- **Value sets** (`mappings/valuesets/`): " + ", ".join(f"`{v}.json`" for v in r.value_sets)
