@@ -1,6 +1,6 @@
 """Generate mappings/valuesets/*.json from mappings/curation/concepts.yaml and ../shared/terminology.
 
-Run from the repository root:  python -m mappings._build_valuesets [--shared PATH]
+Run from the repository root:  python mappings/_build_valuesets.py [--shared PATH] [--out DIR]
 
 Development-time only: the service reads the committed JSON and never needs ../shared. Every generated
 code carries where it came from (an extension on the expansion entry), so a reviewer can trace each one
@@ -412,23 +412,29 @@ def build_names(cur: dict[str, Any], extra: dict[str, set[str]]) -> dict[str, An
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
+    parser.add_argument("--out", type=Path, default=OUT, help="where to write (default: mappings/valuesets)")
     args = parser.parse_args()
+    generate(args.shared, args.out)
+
+
+def generate(shared_root: Path, out: Path) -> None:
+    """Write every value set and names.json into ``out`` (its old *.json files are replaced)."""
     cur = yaml.safe_load(CURATION.read_text())
-    shared = Shared(args.shared)
+    shared = Shared(shared_root)
     drafts = build_conditions(cur, shared) + build_labs(cur, shared)
     drug_drafts, extra_names = build_drugs(cur, shared)
     drafts += drug_drafts
-    OUT.mkdir(exist_ok=True)
-    for old in OUT.glob("*.json"):
+    out.mkdir(exist_ok=True)
+    for old in out.glob("*.json"):
         old.unlink()
     for draft in drafts:
-        path = OUT / f"{draft.id}.json"
+        path = out / f"{draft.id}.json"
         path.write_text(
             json.dumps(draft.to_fhir(cur["expansion_timestamp"]), indent=1, ensure_ascii=False) + "\n"
         )
         print(f"{path.name}: {len(draft.contains)} codes, {len(draft.is_a)} is-a rules")
     names = build_names(cur, extra_names)
-    (OUT / "names.json").write_text(json.dumps(names, indent=1, ensure_ascii=False) + "\n")
+    (out / "names.json").write_text(json.dumps(names, indent=1, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":

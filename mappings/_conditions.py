@@ -32,7 +32,7 @@ def map_condition(resource: Resource, label: str, ctx: Context) -> list[Conditio
 
 def dialysis_from_procedure(resource: Resource, label: str, ctx: Context) -> list[ConditionFact]:
     """A dialysis procedure done or under way: the patient is on dialysis from its date."""
-    if resource.get("status") not in _PROCEDURE_DONE:
+    if as_str(resource.get("status")) not in _PROCEDURE_DONE:
         return []
     onset = _date(resource, label, "performedDateTime", "performedPeriod")
     return [ConditionFact(Problem.DIALYSIS, True, onset, label, _display(resource))]

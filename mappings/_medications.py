@@ -96,7 +96,7 @@ def map_medication(resource: Resource, label: str, ctx: Context) -> list[Medicat
     if kind is None:
         return []
     counted, active, time_fields = _RULES[kind]
-    status = resource.get("status")
+    status = as_str(resource.get("status"))
     if status not in counted:
         return []
     drug = _drug(resource, label, ctx)

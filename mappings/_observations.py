@@ -14,7 +14,7 @@ from typing import Any
 from mappings._concepts import LAB_CONCEPTS, LABS
 from mappings._context import LAB_NAMES, Context, recognise
 from mappings._errors import MappingError
-from mappings._fhir import Resource, as_dict, as_list, first_time, parse_datetime
+from mappings._fhir import Resource, as_dict, as_list, as_str, first_time, parse_datetime
 from mappings._units import UnitError, to_canonical
 from mappings._validate import validate
 from service.domain import Lab, Measurement
@@ -36,7 +36,7 @@ _VALUE_FIELDS = (
 
 
 def map_observation(resource: Resource, label: str, ctx: Context) -> list[Measurement]:
-    if resource.get("status") not in COUNTED:
+    if as_str(resource.get("status")) not in COUNTED:
         return []
     main = recognise(resource.get("code"), LAB_CONCEPTS, LAB_NAMES)
     parts: list[tuple[str, str, Mapping[str, Any]]] = [(c, "Observation", resource) for c in main.concepts]
@@ -64,7 +64,7 @@ def map_observation(resource: Resource, label: str, ctx: Context) -> list[Measur
 
 
 def fall_risk_from_procedure(resource: Resource, label: str, ctx: Context) -> list[Measurement]:
-    if resource.get("status") not in _PROCEDURE_DONE:
+    if as_str(resource.get("status")) not in _PROCEDURE_DONE:
         return []
     at = _when(resource, label, "performedDateTime", "performedPeriod")
     if at is None:

@@ -35,14 +35,24 @@ _MODELS: dict[str, Any] = {
 }
 
 
+# R4 makes the subject required here; EHR searches in the patient compartment sometimes leave it out,
+# and such resources are the patient's (the caller already dropped those about someone else).
+_SUBJECT_REQUIRED = frozenset(
+    {"Condition", "MedicationRequest", "MedicationAdministration", "MedicationStatement", "Procedure"}
+)
+
+
 def validate(resource: Mapping[str, Any], label: str) -> None:
     """Raise MappingError unless ``resource`` is a valid R4B resource of a type we read."""
     rtype = str(resource.get("resourceType"))
     model = _MODELS.get(rtype)
     if model is None:
         raise MappingError(label, rtype, "not a resource type the rules read")
+    data = dict(resource)
+    if rtype in _SUBJECT_REQUIRED and "subject" not in data:
+        data["subject"] = {"reference": "Patient/subject-absent"}
     try:
-        model.model_validate(dict(resource))
+        model.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors()
         loc = errors[0]["loc"] if errors else ()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ BP = {D.BISPHOSPHONATE}
 ZOL = {D.BISPHOSPHONATE, D.BISPHOSPHONATE_IV, D.ZOLEDRONIC_ACID}
 
 
-def classes(medication: dict, **fields: object) -> set[DrugClass] | None:
+def classes(medication: dict, **fields: Any) -> set[DrugClass] | None:
     meds = build_record(PID, [med_request(medication, **fields)]).medications
     return set(meds[0].classes) if meds else None
 
@@ -230,7 +231,7 @@ def test_missing_medication_reference_is_a_note() -> None:
 
 
 def test_name_is_text_else_display_and_coding_is_the_first_recognised() -> None:
-    med = {
+    med: dict[str, Any] = {
         "medicationCodeableConcept": {
             "coding": [
                 {"system": "urn:local", "code": "9"},
