@@ -2,7 +2,19 @@
 
 Nothing here knows about any clinical domain. An application describes its services
 (:class:`CdsService`: a :class:`ServiceDefinition` and an async handler from :class:`HookCall` to
-cards) and calls :func:`mount`.
+cards) and calls :func:`mount`::
+
+    async def greet(call: HookCall) -> list[Card]:
+        patient = call.data["patient"][0]  # prefetch key -> FHIR resources, fetched if not sent
+        return [Card(summary=f"Hello {patient['id']}", indicator="info", source=Source(label="Demo"))]
+
+    definition = ServiceDefinition(
+        hook="patient-view", id="greeter", title="Greeter", description="Says hello",
+        prefetch={"patient": "Patient/{{context.patientId}}"},
+    )
+    mount(app, [CdsService(definition, greet)], ProtocolConfig(issuers={iss: IssuerPolicy(jwks=url)}), store)
+
+Errors a handler wants to answer with (a 400 or 412 of its own) are raised as :class:`CdsError`.
 """
 
 from cds_hooks.config import IssuerPolicy, ProtocolConfig

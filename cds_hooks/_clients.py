@@ -26,7 +26,6 @@ class Clients:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._http = self._new_http()
         self._redis = Redis.from_url(self._redis_url) if self._redis_url else None
 
     async def stop(self) -> None:
@@ -38,7 +37,9 @@ class Clients:
 
     @asynccontextmanager
     async def http(self) -> AsyncIterator[httpx.AsyncClient]:
-        if self._http is not None and self._on_own_loop():
+        if self._on_own_loop():
+            if self._http is None:  # made on first use: building its TLS context costs ~40 ms
+                self._http = self._new_http()
             yield self._http
             return
         async with self._new_http() as client:
@@ -58,7 +59,7 @@ class Clients:
             await client.aclose()
 
     def _on_own_loop(self) -> bool:
-        return self._loop is asyncio.get_running_loop()
+        return self._loop is not None and self._loop is asyncio.get_running_loop()
 
     def _new_http(self) -> httpx.AsyncClient:
         # Redirects are never followed: a FHIR server or JWKS host must not send the bearer token or

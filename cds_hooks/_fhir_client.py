@@ -36,10 +36,13 @@ class FhirSource(Protocol):
 def entries(bundle: Mapping[str, Any]) -> list[JSON]:
     """The resources of a Bundle, without ``search.mode = outcome`` entries (server warnings)."""
     return [
-        entry["resource"]
-        for entry in bundle.get("entry", [])
-        if "resource" in entry and (entry.get("search") or {}).get("mode") != "outcome"
+        entry["resource"] for entry in bundle.get("entry", []) if "resource" in entry and not _outcome(entry)
     ]
+
+
+def _outcome(entry: Mapping[str, Any]) -> bool:
+    search = entry.get("search")
+    return isinstance(search, dict) and search.get("mode") == "outcome"
 
 
 def next_link(bundle: Mapping[str, Any]) -> str | None:

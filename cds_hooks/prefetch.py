@@ -79,7 +79,10 @@ async def resolve(
             data[key] = []
         elif value is None or value["resourceType"] == "OperationOutcome":
             if value is not None:
-                codes = [issue.get("code") for issue in value.get("issue", []) if isinstance(issue, dict)]
+                issues = value.get("issue")
+                codes = (
+                    [i.get("code") for i in issues if isinstance(i, dict)] if isinstance(issues, list) else []
+                )
                 logger.info("prefetch %r came as an OperationOutcome %s; fetching it", key, codes)
             jobs[key] = _search(fhir, key, render(template, request))
         elif value["resourceType"] == "Bundle":

@@ -215,14 +215,16 @@ def test_more_pages_without_a_fhir_server_is_a_412(app: Harness, fhir: LoopbackS
     ids=["500", "401", "malformed JSON", "not an object", "not a resource", "OperationOutcome", "bad Bundle"],
 )
 def test_a_failing_fhir_server_is_a_412(
-    app: Harness, fhir: LoopbackServer, status: int, content: bytes
+    app: Harness, fhir: LoopbackServer, status: int, content: bytes, caplog: pytest.LogCaptureFixture
 ) -> None:
     fhir.raw("/fhir/Condition?patient=123", content, status)
 
-    issue = outcome(app.client.post(PV, json=with_fhir(fhir)), 412)
+    with caplog.at_level("DEBUG"):
+        issue = outcome(app.client.post(PV, json=with_fhir(fhir)), 412)
 
     assert "conditions" in issue["diagnostics"]
     assert app.calls == []
+    assert caplog.records and TOKEN not in caplog.text  # logged, without the access token
 
 
 def test_a_next_link_to_another_origin_is_a_412_and_gets_no_token(

@@ -413,6 +413,24 @@ def test_no_client_input_reaches_the_500_handler(
         assert response.json()["resourceType"] == "OperationOutcome"
 
 
+_resource = st.fixed_dictionaries({"resourceType": st.sampled_from(["Condition", "Bundle"])}) | _json
+_entry = st.fixed_dictionaries({}, optional={"resource": _resource, "search": _json, "fullUrl": _json})
+_prefetch_value = st.fixed_dictionaries(
+    {"resourceType": st.sampled_from(["Bundle", "OperationOutcome", "Condition"])},
+    optional={"entry": st.lists(_entry, min_size=1, max_size=2) | _json, "issue": _json, "id": _json},
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=_prefetch_value)
+def test_no_prefetch_shape_reaches_the_500_handler(app: Harness, value: dict[str, Any]) -> None:
+    body = _with(hook_body(), value, "prefetch", "conditions")
+
+    response = app.client.post(PV, json=body)
+
+    assert response.status_code in (200, 400, 412), response.text
+
+
 # --- 404, 405, 413 ---------------------------------------------------------------------------------
 
 
