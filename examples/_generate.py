@@ -1,0 +1,70 @@
+"""Regenerate examples/: requests built from scenarios, and the cards the app answers at AS_OF.
+
+Run from the repository root: `python examples/_generate.py`. tests/test_examples.py replays them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from service.app import create_app  # noqa: E402
+from service.settings import Settings  # noqa: E402
+from tests.scenarios._scenario import load  # noqa: E402
+
+AS_OF = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+EXAMPLES = {
+    "tzd-order-select": ("diabetes_drugs/tzd-pioglitazone-osteoporosis-warning.yaml", "en"),
+    "monitoring-overdue": ("monitoring/bisphosphonate-overdue.yaml", "en"),
+    "denosumab-sequencing-missing": ("denosumab/sequencing-discontinued.yaml", "en"),
+    "denosumab-dose-due": ("denosumab/dose-due-day-183.yaml", "en"),
+    "denosumab-sequencing-missing-zh": ("denosumab/sequencing-discontinued.yaml", "zh"),
+}
+
+
+def main() -> None:
+    out = REPO / "examples"
+    with TemporaryDatabase() as url:
+        client = TestClient(create_app(Settings(auth_enabled=False, database_url=url), clock=lambda: AS_OF))
+        for name, (scenario, language) in EXAMPLES.items():
+            loaded = load(REPO / "tests" / "scenarios" / scenario)
+            assert loaded.now == AS_OF, f"{scenario} must be written at {AS_OF}"
+            request = loaded.request
+            request["hookInstance"] = f"example-{name}"
+            service = f"bone-health-{loaded.hook}"
+            response = client.post(
+                f"/cds-services/{service}", json=request, headers={"Accept-Language": language}
+            )
+            response.raise_for_status()
+            (out / f"{name}.json").write_text(json.dumps(request, indent=2, ensure_ascii=False) + "\n")
+            (out / f"{name}.cards.json").write_text(
+                json.dumps(
+                    {"service": service, "language": language, **response.json()},
+                    indent=2,
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
+            print(f"{name}: {[c['source']['topic']['code'] for c in response.json()['cards']]}")
+
+
+class TemporaryDatabase:
+    def __enter__(self) -> str:
+        import tempfile
+
+        self._dir = tempfile.TemporaryDirectory()
+        return f"sqlite:///{self._dir.name}/examples.db"
+
+    def __exit__(self, *exc: object) -> None:
+        self._dir.cleanup()
+
+
+if __name__ == "__main__":
+    main()
