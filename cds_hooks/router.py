@@ -104,8 +104,9 @@ class _Endpoints:
         call = parse_hook_request(await request.body(), service.definition.hook)
         fhir, fhir_server = self._fhir_source(call, issuer)
         deadline_ms = self._config.hook_deadline_ms
+        budget = asyncio.timeout(deadline_ms / 1000)
         try:
-            async with asyncio.timeout(deadline_ms / 1000):
+            async with budget:
                 data = await prefetch.resolve(service.definition.prefetch or {}, call, fhir)
                 cards = await service.handler(
                     HookCall(
@@ -121,6 +122,8 @@ class _Endpoints:
                     )
                 )
         except TimeoutError:
+            if not budget.expired():
+                raise  # a handler's own timeout is its bug, not this hook's deadline
             logger.warning(
                 "hook %s (%s) passed its %d ms deadline", service_id, call.hook_instance, deadline_ms
             )
