@@ -84,8 +84,9 @@ def _suggest(finding: Finding, record: PatientRecord, now: datetime, lang: str) 
     reason = finding.topic.value
     suggestions: list[Suggestion] = []
     names = {d.source: d.name for d in record.drafts}
-    for ref in finding.delete_drafts:
-        suggestions.append(_suggestions.delete_draft(ref, names.get(ref, ref), lang))
+    if finding.delete_drafts:
+        refs = list(finding.delete_drafts)
+        suggestions.append(_suggestions.delete_drafts(refs, [names.get(r, r) for r in refs], lang))
     for lab in finding.lab_orders:
         suggestions.append(_suggestions.order_lab(lab, patient_id, now, lang, reason))
     for order in finding.service_orders:

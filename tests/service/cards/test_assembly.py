@@ -1,0 +1,92 @@
+"""Card assembly: the same source, citation, override reasons and suggestion rules for every topic."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.servicerequest import ServiceRequest
+
+from service.cards import _selection_behavior, _suggest, render, wording
+from service.domain import DrugClass, ExposureKind, Lab, MedicationExposure, Patient, PatientRecord, Sex
+from service.findings import TOPIC_SYSTEM, Finding, Indicator, Proposal, Topic
+
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+
+def _draft(rid: str, name: str) -> MedicationExposure:
+    return MedicationExposure(
+        frozenset({DrugClass.TZD}),
+        name,
+        ExposureKind.REQUEST,
+        "draft",
+        NOW,
+        True,
+        f"MedicationRequest/{rid}",
+        True,
+    )
+
+
+RECORD = PatientRecord(
+    Patient("p1", Sex.FEMALE, date(1950, 1, 1)),
+    drafts=(_draft("d1", "pioglitazone 30 MG"), _draft("d2", "pioglitazone / metformin")),
+)
+
+
+def test_every_topic_has_wording() -> None:
+    assert set(wording()) == set(Topic)
+
+
+def test_two_risky_drafts_are_removed_by_one_suggestion() -> None:
+    finding = Finding(
+        Topic.TZD_FRACTURE_RISK,
+        Indicator.WARNING,
+        {"drugs": ("pioglitazone 30 MG", "pioglitazone / metformin")},
+        delete_drafts=("MedicationRequest/d1", "MedicationRequest/d2"),
+    )
+    card = render(finding, RECORD, NOW).to_json()
+    assert len(card["suggestions"]) == 1
+    action = card["suggestions"][0]["actions"][0]
+    assert action["type"] == "delete"
+    assert action["resourceId"] == ["MedicationRequest/d1", "MedicationRequest/d2"]
+    assert card["selectionBehavior"] == "at-most-one"
+    assert card["source"]["topic"]["system"] == TOPIC_SYSTEM
+    assert card["overrideReasons"], "warning cards carry override reasons"
+    assert card["uuid"] and card["suggestions"][0]["uuid"]
+
+
+def test_lab_orders_are_valid_service_requests_chosen_freely() -> None:
+    finding = Finding(Topic.MONITORING_OVERDUE, Indicator.WARNING, lab_orders=(Lab.CALCIUM, Lab.PTH))
+    suggestions = [s.to_json() for s in _suggest(finding, PatientRecord(Patient("p1")), NOW, "en")]
+    assert _selection_behavior(finding) == "any"
+    codes = []
+    for suggestion in suggestions:
+        resource = suggestion["actions"][0]["resource"]
+        ServiceRequest.model_validate(resource)
+        assert resource["subject"] == {"reference": "Patient/p1"}
+        assert resource["status"] == "draft"
+        codes.append(resource["code"]["coding"][0]["code"])
+    assert codes == ["2000-8", "2731-8"]
+
+
+def test_medication_proposals_start_on_the_given_day() -> None:
+    finding = Finding(
+        Topic.DENOSUMAB_SEQUENCING_MISSING,
+        Indicator.CRITICAL,
+        {"start": date(2027, 2, 18)},
+        proposals=(Proposal.ZOLEDRONIC_ACID_5MG_IV, Proposal.ALENDRONATE_70MG_WEEKLY),
+    )
+    assert _selection_behavior(finding) == "at-most-one"
+    suggestions = [s.to_json() for s in _suggest(finding, PatientRecord(Patient("p1")), NOW, "zh")]
+    assert [
+        s["actions"][0]["resource"]["medicationCodeableConcept"]["coding"][0]["code"] for s in suggestions
+    ] == [
+        "705824",
+        "904431",
+    ]
+    for suggestion in suggestions:
+        resource = suggestion["actions"][0]["resource"]
+        MedicationRequest.model_validate(resource)
+        bounds = resource["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"]
+        assert bounds["start"] == "2027-02-18"
+        assert "2027-02-18" in suggestion["label"]
