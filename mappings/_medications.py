@@ -143,10 +143,10 @@ def _drug(resource: Resource, label: str, ctx: Context) -> Drug | None:
 def _fill_draft(resource: Resource, patient_id: str) -> Mapping[str, Any]:
     """EHRs call order-select while the order is typed: supply the required elements still missing."""
     filled = dict(resource)
-    filled.setdefault("status", "draft")
-    filled.setdefault("intent", "proposal")
-    if filled.get("resourceType") in ("MedicationRequest", "MedicationStatement", "MedicationAdministration"):
-        filled.setdefault("subject", {"reference": f"Patient/{patient_id}"})
+    if filled.get("resourceType") == "MedicationRequest":
+        filled.setdefault("status", "draft")
+        filled.setdefault("intent", "proposal")
+    filled.setdefault("subject", {"reference": f"Patient/{patient_id}"})
     return filled
 
 

@@ -400,3 +400,9 @@ def test_malformed_irrelevant_medication_is_ignored() -> None:
         coded(RXNORM, "197361", "amlodipine 5 MG Oral Tablet"), "bad", authored="not-a-date", intent=42
     )
     assert build_record(PID, [bad]).medications == ()
+
+
+def test_draft_statement_needs_no_request_elements() -> None:
+    draft = {"resourceType": "MedicationStatement", "id": "s1", "status": "intended", **coded(RXNORM, "2418")}
+    (exposure,) = build_record(PID, [], [draft]).drafts
+    assert exposure.kind is ExposureKind.STATEMENT and exposure.draft and exposure.active
