@@ -385,11 +385,11 @@ def build_names(cur: dict[str, Any], extra: dict[str, set[str]]) -> dict[str, An
     for concept, spec in cur["names"].items():
         terms = {t.strip() for t in spec.get("terms", [])} | extra.get(concept, set())
         concepts[concept] = {
-            "terms": sorted(terms, key=str.lower),
+            "terms": sorted(terms, key=lambda s: (s.lower(), s)),
             "patterns": list(spec.get("patterns", [])),
         }
     for concept, terms in extra.items():
-        concepts.setdefault(concept, {"terms": sorted(terms, key=str.lower), "patterns": []})
+        concepts.setdefault(concept, {"terms": sorted(terms, key=lambda s: (s.lower(), s)), "patterns": []})
     oncology = {
         concept: {
             "ingredient_concept": rule["ingredient"].replace(" ", "-"),
