@@ -131,6 +131,7 @@ class Settings(BaseSettings):
     delivery_backoff_seconds: float = 2.0  # first retry waits up to this (full jitter), doubling each time
     delivery_backoff_max_seconds: float = 300.0
     reminder_lease_seconds: int = 900  # a claimed reminder untouched this long is re-queued (worker died)
+    reminder_recheck_chart: bool = True  # delivery re-reads the chart from fhir_base_url first (rules.md)
     celery_namespace: str = "bhcds"  # prefix of every broker key: several deployments share one Redis
     scan_concurrency: int = 8  # patients fetched at once by the periodic scan
     audit_hmac_secret: str | None = None  # key of the patient hash in hook_audit; None: random per process

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import Result, literal_column
+from sqlalchemy import Executable, Table, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -18,14 +19,19 @@ def insert_ignore(
     """Insert ``rows``, skipping any that collide on the unique columns ``conflict``; returns rows added."""
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
-    added: Result[Any]
+    statement = _statement(session.get_bind().dialect.name, model, tuple(conflict))
+    # One cached statement with a parameter list (SQLAlchemy batches it into multi-row INSERTs);
+    # RETURNING counts reliably where the rowcount of a batch may be -1.
+    return len(session.connection().execute(statement, [dict(r) for r in rows]).all())
+
+
+@lru_cache(maxsize=32)
+def _statement(dialect: str, model: type[Base], conflict: tuple[str, ...]) -> Executable:
+    table = cast(Table, model.__table__)
     if dialect == "postgresql":
-        pg = postgresql.insert(model).values(list(rows)).on_conflict_do_nothing(index_elements=conflict)
-        added = session.execute(pg.returning(literal_column("1")))
-    elif dialect == "sqlite":
-        lite = sqlite.insert(model).values(list(rows)).on_conflict_do_nothing(index_elements=conflict)
-        added = session.execute(lite.returning(literal_column("1")))
-    else:
-        raise NotImplementedError(f"unsupported database dialect {dialect!r}")
-    return len(added.all())  # RETURNING counts reliably; rowcount of a multi-row insert may be -1
+        pg = postgresql.insert(table).on_conflict_do_nothing(index_elements=conflict)
+        return pg.returning(literal_column("1"))
+    if dialect == "sqlite":
+        lite = sqlite.insert(table).on_conflict_do_nothing(index_elements=conflict)
+        return lite.returning(literal_column("1"))
+    raise NotImplementedError(f"unsupported database dialect {dialect!r}")

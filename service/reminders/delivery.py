@@ -14,6 +14,7 @@ import json
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.persistence.models import Reminder, ReminderStatus, utcnow
 from service.reminders._fhir_task import if_none_exist, task_resource
 from service.reminders.metrics import DELIVERY_RETRIES, DELIVERY_SECONDS
+from service.reminders.scan import ScanError
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,7 @@ class Outcome(StrEnum):
     DELIVERED = "delivered"
     RETRY = "retry"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # the re-read chart no longer gives this reminder
     SKIPPED = "skipped"  # not claimed (already delivered, cancelled, failed, or unknown)
     NOT_CONFIGURED = "not-configured"
 
@@ -61,8 +64,13 @@ def deliver_reminder(
     *,
     client: httpx.Client | None = None,
     now: datetime | None = None,
+    still_due: Callable[[Reminder], bool] | None = None,
 ) -> Result:
-    """One delivery attempt of reminder ``reminder_id``; the caller schedules a retry on RETRY."""
+    """One delivery attempt of reminder ``reminder_id``; the caller schedules a retry on RETRY.
+
+    ``still_due`` re-reads the chart first (see :mod:`service.reminders.recheck`); a reminder it
+    no longer gives is cancelled instead of sent.
+    """
     if not settings.fhir_base_url and not settings.reminder_webhook_url:
         return _not_configured(factory, reminder_id)
     reminder = _start_attempt(factory, reminder_id, now or utcnow())
@@ -70,6 +78,18 @@ def deliver_reminder(
         return Result(Outcome.SKIPPED)
 
     started = time.perf_counter()
+    if still_due is not None:
+        try:
+            due = still_due(reminder)
+        except (httpx.HTTPError, ScanError) as error:
+            failure = DeliveryError(f"chart re-read failed: {error}", transient=True)
+            return _failed_attempt(factory, reminder, settings, failure, started)
+        except Exception as error:  # a fault in evaluation: recorded on the row, retried, then failed
+            log.exception("reminder %s: chart re-evaluation raised %s", reminder.id, type(error).__name__)
+            failure = DeliveryError(f"chart re-evaluation failed: {type(error).__name__}", transient=True)
+            return _failed_attempt(factory, reminder, settings, failure, started)
+        if not due:
+            return _cancel(factory, reminder)
     owned = client is None
     http = client or httpx.Client(timeout=settings.delivery_timeout_seconds)
     try:
@@ -114,6 +134,17 @@ def _not_configured(factory: sessionmaker[Session], reminder_id: int) -> Result:
             .values(status=ReminderStatus.PENDING.value, claimed_at=None, updated_at=utcnow())
         )
     return Result(Outcome.NOT_CONFIGURED)
+
+
+def _cancel(factory: sessionmaker[Session], reminder: Reminder) -> Result:
+    with factory.begin() as session:
+        session.execute(
+            update(Reminder)
+            .where(Reminder.id == reminder.id, Reminder.status == _CLAIMED)
+            .values(status=ReminderStatus.CANCELLED.value, updated_at=utcnow())
+        )
+    log.info("reminder %s cancelled: the current chart no longer gives it", reminder.id)
+    return Result(Outcome.CANCELLED)
 
 
 def _start_attempt(factory: sessionmaker[Session], reminder_id: int, now: datetime) -> Reminder | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +40,10 @@ class ScanError(Exception):
     """The FHIR server failed in a way that stops the scan of one patient (or the search)."""
 
 
+class PatientGone(ScanError):
+    """The server no longer has the patient (404 or 410 on the Patient read)."""
+
+
 async def scan(
     settings: Settings,
     evaluate: Evaluate,
@@ -58,12 +62,12 @@ async def scan(
         return 0
     now = now or utcnow()
     factory = factory or session_factory(make_engine(settings.database_url))
-    headers = {"Accept": "application/fhir+json"}
-    if settings.fhir_token:
-        headers["Authorization"] = f"Bearer {settings.fhir_token}"
     base = settings.fhir_base_url.rstrip("/")
     async with httpx.AsyncClient(
-        base_url=base, headers=headers, timeout=settings.fhir_timeout_seconds * 10, transport=transport
+        base_url=base,
+        headers=_headers(settings),
+        timeout=settings.fhir_timeout_seconds * 10,
+        transport=transport,
     ) as client:
         patients = await _candidate_patients(client, base)
         log.info("scan: %d candidate patients", len(patients))
@@ -108,10 +112,30 @@ async def _evaluate_patient(
     except (ScanError, httpx.HTTPError) as error:
         log.warning("scan: patient %s skipped: %s", patient_id, error)
         return False
-    deceased = any(_is_deceased(r) for r in resources if r.get("resourceType") == "Patient")
+    deceased = is_deceased(resources)
     findings = [] if deceased else await asyncio.to_thread(evaluate, patient_id, resources, now)
     await asyncio.to_thread(_reconcile, factory, patient_id, findings, deceased, now)
     return True
+
+
+async def fetch_chart(settings: Settings, patient_id: str) -> list[dict[str, Any]]:
+    """One patient's resources from ``settings.fhir_base_url`` (delivery re-reads the chart with it)."""
+    base = (settings.fhir_base_url or "").rstrip("/")
+    async with httpx.AsyncClient(
+        base_url=base, headers=_headers(settings), timeout=settings.fhir_timeout_seconds * 10
+    ) as client:
+        return await _patient_data(client, base, patient_id)
+
+
+def is_deceased(resources: Sequence[dict[str, Any]]) -> bool:
+    return any(_is_deceased(r) for r in resources if r.get("resourceType") == "Patient")
+
+
+def _headers(settings: Settings) -> dict[str, str]:
+    headers = {"Accept": "application/fhir+json"}
+    if settings.fhir_token:
+        headers["Authorization"] = f"Bearer {settings.fhir_token}"
+    return headers
 
 
 def _reconcile(
@@ -127,6 +151,8 @@ def _reconcile(
 
 async def _patient_data(client: httpx.AsyncClient, base: str, patient_id: str) -> list[dict[str, Any]]:
     response = await client.get(f"/Patient/{patient_id}")
+    if response.status_code in (404, 410):
+        raise PatientGone(f"Patient read answered HTTP {response.status_code}")
     if response.status_code != 200:
         raise ScanError(f"Patient read answered HTTP {response.status_code}")
     resources: list[dict[str, Any]] = [response.json()]
@@ -136,7 +162,9 @@ async def _patient_data(client: httpx.AsyncClient, base: str, patient_id: str) -
     return resources
 
 
-async def _search(client: httpx.AsyncClient, base: str, resource_type: str, params: dict[str, str]) -> Any:
+async def _search(
+    client: httpx.AsyncClient, base: str, resource_type: str, params: dict[str, str]
+) -> AsyncIterator[dict[str, Any]]:
     """Yield the matching resources of a search, following the Bundle's ``next`` links."""
     response = await client.get(f"/{resource_type}", params=params)
     seen: set[str] = set()

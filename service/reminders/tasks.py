@@ -17,6 +17,7 @@ from service.persistence import make_engine, session_factory
 from service.persistence.models import utcnow
 from service.reminders.delivery import Outcome, deliver_reminder
 from service.reminders.dispatch import dispatch_due
+from service.reminders.recheck import chart_recheck
 from service.settings import Settings
 
 if TYPE_CHECKING:
@@ -83,7 +84,11 @@ def register(app: BoneHealthCelery) -> None:
         time_limit=delivery_time_limit(settings),
     )
     def deliver(self: Task[Any, Any], reminder_id: int) -> str:
-        result = deliver_reminder(factory_for(settings.database_url), reminder_id, settings)
+        factory = factory_for(settings.database_url)
+        still_due = None
+        if settings.fhir_base_url and settings.reminder_recheck_chart:
+            still_due = chart_recheck(settings, factory, evaluator(settings))
+        result = deliver_reminder(factory, reminder_id, settings, still_due=still_due)
         if result.outcome is Outcome.RETRY:
             raise self.retry(countdown=result.retry_in, max_retries=None)
         return result.outcome.value

@@ -27,6 +27,7 @@ def test_embedded_worker_and_beat_deliver_a_due_reminder(
         fhir_base_url=fhir.url,
         dispatch_interval_seconds=1,
         log_level="WARNING",
+        reminder_recheck_chart=False,  # the chart re-read is tested in test_recheck.py
     )
     assert settings.broker_url is None
     stop = start_embedded(settings)  # migrates first, so the table exists below

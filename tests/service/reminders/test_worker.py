@@ -46,6 +46,7 @@ def _settings(db: str, broker: str, fhir: FhirServer, **overrides: object) -> Se
         "delivery_timeout_seconds": 5.0,
         "delivery_max_attempts": 5,
         "log_level": "INFO",
+        "reminder_recheck_chart": False,  # the chart re-read is tested in test_recheck.py
     }
     return Settings(**{**base, **overrides})  # type: ignore[arg-type]
 
