@@ -1,7 +1,7 @@
 """The Synthea patients of ../shared/fixtures go through the whole path: request → cards, no error.
 
 Synthea writes transaction Bundles whose references are urn:uuid fullUrls; the EHR would send the
-same resources as prefetch. Each patient is sent to all three services as a patient-view (and, for
+same resources as prefetch. Each patient is sent as a patient-view (and, for
 Twyla Moen, as an order-select of pioglitazone, which her osteoporosis makes a warning).
 """
 
