@@ -21,10 +21,15 @@ def test_every_topic_has_hooks_an_indicator_a_trigger_and_a_citation() -> None:
 
 def test_thresholds_show_their_current_values() -> None:
     refs = {r.topic: r for r in build(Settings())}
-    assert refs[Topic.BISPHOSPHONATE_RENAL_CONTRAINDICATION].settings["bisphosphonate_min_renal_function"] == 35.0
+    assert (
+        refs[Topic.BISPHOSPHONATE_RENAL_CONTRAINDICATION].settings["bisphosphonate_min_renal_function"]
+        == 35.0
+    )
     changed = Settings(rules={"bisphosphonate_min_renal_function": 30})
     refs = {r.topic: r for r in build(changed)}
-    assert refs[Topic.BISPHOSPHONATE_RENAL_CONTRAINDICATION].settings["bisphosphonate_min_renal_function"] == 30
+    assert (
+        refs[Topic.BISPHOSPHONATE_RENAL_CONTRAINDICATION].settings["bisphosphonate_min_renal_function"] == 30
+    )
     who = {r.topic: r for r in build(Settings(population_profile=PopulationProfile.WHO))}
     assert who[Topic.OBESITY_BONE_ASSESSMENT].settings["population_profile"] == "who"
 
