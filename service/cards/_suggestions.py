@@ -49,34 +49,22 @@ def _service_request(
     return _validated(ServiceRequest, resource)
 
 
+def _order(
+    coding: _catalog.Orderable, zh_label: str, patient_id: str, now: datetime, language: str, reason: str
+) -> Suggestion:
+    """A suggestion creating one draft ServiceRequest; ``zh_label`` is the Chinese label with ``{}``."""
+    label = zh_label.format(coding["zh"]) if language == "zh" else f"Order {coding['en']}"
+    resource = _service_request(patient_id, coding, now, reason)
+    return Suggestion(label=label, actions=[Action(type="create", description=label, resource=resource)])
+
+
 def order_lab(item: Lab, patient_id: str, now: datetime, language: str, reason: str) -> Suggestion:
-    coding = _catalog.lab(item)
-    name = coding["zh"] if language == "zh" else coding["en"]
-    label = f"开具{name}检查" if language == "zh" else f"Order {name}"
-    return Suggestion(
-        label=label,
-        actions=[
-            Action(
-                type="create",
-                description=label,
-                resource=_service_request(patient_id, coding, now, reason),
-            )
-        ],
-    )
+    return _order(_catalog.lab(item), "开具{}检查", patient_id, now, language, reason)
 
 
 def order_service(order: Order, patient_id: str, now: datetime, language: str, reason: str) -> Suggestion:
-    coding = _catalog.service(order)
-    name = coding["zh"] if language == "zh" else coding["en"]
-    label = f"安排{name}" if language == "zh" else f"Order {name}"
-    return Suggestion(
-        label=label,
-        actions=[
-            Action(
-                type="create", description=label, resource=_service_request(patient_id, coding, now, reason)
-            )
-        ],
-    )
+    """Non-laboratory services: a DXA scan, a fall-risk assessment."""
+    return _order(_catalog.service(order), "安排{}", patient_id, now, language, reason)
 
 
 def propose_medication(
