@@ -15,10 +15,13 @@ cards) and calls :func:`mount`::
     mount(app, [CdsService(definition, greet)], ProtocolConfig(issuers={iss: IssuerPolicy(jwks=url)}), store)
 
 Errors a handler wants to answer with (a 400 or 412 of its own) are raised as :class:`CdsError`.
+``mount`` returns an :class:`Authenticator` (a FastAPI dependency) for the application's own routes,
+and takes an optional :class:`Observer` that hears of every hook call (for metrics).
 """
 
 from cds_hooks.config import IssuerPolicy, ProtocolConfig
 from cds_hooks.errors import CardContractError, CdsError
+from cds_hooks.events import CallRecord, Observer
 from cds_hooks.models import (
     Action,
     Card,
@@ -30,11 +33,13 @@ from cds_hooks.models import (
     Source,
     Suggestion,
 )
-from cds_hooks.router import mount
+from cds_hooks.router import Authenticator, mount
 from cds_hooks.service import CdsService, FeedbackStore, Handler, HookCall
 
 __all__ = [
     "Action",
+    "Authenticator",
+    "CallRecord",
     "Card",
     "CardContractError",
     "CdsError",
@@ -47,6 +52,7 @@ __all__ = [
     "HookCall",
     "IssuerPolicy",
     "Link",
+    "Observer",
     "ProtocolConfig",
     "ServiceDefinition",
     "Source",

@@ -15,6 +15,9 @@ from contextlib import asynccontextmanager
 import httpx
 from redis.asyncio import Redis
 
+# A Redis that is down or unreachable must cost a hook call at most this long (redis-py waits forever).
+REDIS_TIMEOUT_SECONDS = 1.0
+
 
 class Clients:
     def __init__(self, timeout_seconds: float, redis_url: str | None) -> None:
@@ -26,7 +29,7 @@ class Clients:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._redis = Redis.from_url(self._redis_url) if self._redis_url else None
+        self._redis = _new_redis(self._redis_url) if self._redis_url else None
 
     async def stop(self) -> None:
         http, redis, self._http, self._redis, self._loop = self._http, self._redis, None, None, None
@@ -52,7 +55,7 @@ class Clients:
         if self._redis is not None and self._on_own_loop():
             yield self._redis
             return
-        client = Redis.from_url(self._redis_url)
+        client = _new_redis(self._redis_url)
         try:
             yield client
         finally:
@@ -65,3 +68,9 @@ class Clients:
         # Redirects are never followed: a FHIR server or JWKS host must not send the bearer token or
         # the key lookup elsewhere.
         return httpx.AsyncClient(timeout=self._timeout, follow_redirects=False)
+
+
+def _new_redis(url: str) -> Redis:
+    return Redis.from_url(
+        url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS
+    )

@@ -1,9 +1,12 @@
 """Reading FHIR data the EHR did not prefetch: GET from ``fhirServer``, following Bundle ``next`` links.
 
 The bearer token from ``fhirAuthorization`` goes only to the origin of ``fhirServer``: redirects are
-never followed and a ``next`` link to another origin is refused, so the token cannot leak. Anything
-that stops the data from being complete (server error, timeout, malformed JSON, too many pages)
-is a 412: rules must not run on part of a record.
+never followed and a ``next`` link to another origin is refused, so the token cannot leak. The FHIR
+server is input like any other: each response is read up to a byte limit (counted after
+decompression, so a gzip bomb stops early), a search up to a page limit, and the hook's deadline
+bounds a server that drips bytes slowly enough to dodge every read timeout. Anything that stops the
+data from being complete (server error, timeout, malformed JSON, too many pages or bytes) is a 412:
+rules must not run on part of a record.
 """
 
 from __future__ import annotations
@@ -60,11 +63,19 @@ def origin(url: httpx.URL) -> tuple[str, str, int | None]:
 class FhirClient:
     """GETs from one FHIR base URL with the request's bearer token."""
 
-    def __init__(self, clients: Clients, base_url: str, access_token: str | None, max_pages: int) -> None:
+    def __init__(
+        self,
+        clients: Clients,
+        base_url: str,
+        access_token: str | None,
+        max_pages: int,
+        max_response_bytes: int = 10 * 1024 * 1024,
+    ) -> None:
         self._clients = clients
         self._base = httpx.URL(base_url.rstrip("/") + "/")
         self._token = access_token
         self._max_pages = max_pages
+        self._max_bytes = max_response_bytes
 
     async def search(self, key: str, relative_url: str) -> list[JSON]:
         """All resources a rendered prefetch query returns (every page), or one resource for a read."""
@@ -97,18 +108,41 @@ class FhirClient:
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         try:
-            async with self._clients.http() as http:
-                response = await http.get(url, headers=headers, follow_redirects=False)
+            async with (
+                self._clients.http() as http,
+                http.stream("GET", url, headers=headers, follow_redirects=False) as response,
+            ):
+                if response.status_code != 200:
+                    logger.warning("prefetch %r: FHIR server answered %d", key, response.status_code)
+                    raise unavailable(f"prefetch '{key}': FHIR server answered HTTP {response.status_code}")
+                content = await _bounded_body(key, response, self._max_bytes)
         except httpx.TimeoutException as exc:
             logger.warning("prefetch %r: FHIR server timed out", key)
             raise unavailable(f"prefetch '{key}': FHIR server timed out", code="timeout") from exc
         except httpx.HTTPError as exc:
             logger.warning("prefetch %r: FHIR server unreachable (%s)", key, type(exc).__name__)
             raise unavailable(f"prefetch '{key}': FHIR server unreachable") from exc
-        if response.status_code != 200:
-            logger.warning("prefetch %r: FHIR server answered %d", key, response.status_code)
-            raise unavailable(f"prefetch '{key}': FHIR server answered HTTP {response.status_code}")
-        return _resource(key, response.content)
+        return _resource(key, content)
+
+
+async def _bounded_body(key: str, response: httpx.Response, max_bytes: int) -> bytes:
+    """The decoded body, or a 412 as soon as it passes ``max_bytes`` (declared or actually sent)."""
+    declared = response.headers.get("content-length", "")
+    size = int(declared) if declared.isdigit() else 0  # a declared length over the limit: refused unread
+    chunks: list[bytes] = []
+    if size <= max_bytes:
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > max_bytes:
+                break
+            chunks.append(chunk)
+    if size > max_bytes:
+        logger.warning("prefetch %r: FHIR response larger than %d bytes", key, max_bytes)
+        raise unavailable(
+            f"prefetch '{key}': FHIR response is larger than {max_bytes} bytes", code="too-long"
+        )
+    return b"".join(chunks)
 
 
 def _resource(key: str, content: bytes) -> JSON:

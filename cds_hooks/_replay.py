@@ -1,17 +1,26 @@
 """The ``jti`` replay cache: a JWT is accepted once, until it expires.
 
 In memory for a single process; on Redis (``SET NX EX``) when several API processes must agree.
+When Redis fails, :class:`FallbackReplayCache` keeps answering from the process's own memory (the
+reason is in the README's Security section): every token is still single-use within a process and
+short-lived, the degraded state is logged loudly and counted, and hooks keep their cards.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import math
 import time
 from collections.abc import Callable
 from typing import Protocol
 
-from cds_hooks._clients import Clients
+from redis.exceptions import RedisError
+
+from cds_hooks._clients import REDIS_TIMEOUT_SECONDS, Clients
+
+logger = logging.getLogger("cds_hooks.auth")
 
 
 class ReplayCache(Protocol):
@@ -54,3 +63,44 @@ class RedisReplayCache:
         ttl = max(1, math.ceil(expires_at - self._clock()))
         async with self._clients.redis() as redis:
             return bool(await redis.set(_name(issuer, jti), b"1", nx=True, ex=ttl))
+
+
+class FallbackReplayCache:
+    """The shared cache while it answers, this process's memory while it does not.
+
+    Every token is recorded in memory too, so a token seen here before an outage stays refused here
+    during it. What the fallback gives up: another process may accept, once, a token this one saw
+    while the shared cache was down, until that token expires.
+    """
+
+    def __init__(
+        self,
+        shared: ReplayCache,
+        local: MemoryReplayCache,
+        on_fallback: Callable[[], None],
+        timeout_seconds: float = 2 * REDIS_TIMEOUT_SECONDS,
+    ) -> None:
+        self._shared = shared
+        self._local = local
+        self._on_fallback = on_fallback
+        self._timeout = timeout_seconds
+        self._degraded = False
+
+    async def first_use(self, issuer: str, jti: str, expires_at: float) -> bool:
+        first_here = await self._local.first_use(issuer, jti, expires_at)
+        try:
+            async with asyncio.timeout(self._timeout):
+                first_everywhere = await self._shared.first_use(issuer, jti, expires_at)
+        except (RedisError, OSError) as exc:  # asyncio's TimeoutError is an OSError
+            if not self._degraded:
+                logger.error(
+                    "JWT replay cache unreachable (%s): checking jti in this process only until it is back",
+                    type(exc).__name__,
+                )
+            self._degraded = True
+            self._on_fallback()
+            return first_here
+        if self._degraded:
+            logger.warning("JWT replay cache reachable again: jti checks are shared across processes")
+            self._degraded = False
+        return first_here and first_everywhere

@@ -22,6 +22,7 @@ from cds_hooks.errors import CdsError, invalid
 from cds_hooks.models import FeedbackRequest
 
 _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+MAX_HOOK_INSTANCE = 128
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -55,7 +56,8 @@ class _FhirAuthorization(_Strict):
 
 class _Envelope(_Strict):
     hook: str
-    hook_instance: str = Field(alias="hookInstance")
+    # A UUID by the spec; bounded so a hostile value cannot bloat the log line or the audit row.
+    hook_instance: str = Field(alias="hookInstance", min_length=1, max_length=MAX_HOOK_INSTANCE)
     fhir_server: str | None = Field(default=None, alias="fhirServer")
     fhir_authorization: _FhirAuthorization | None = Field(default=None, alias="fhirAuthorization")
     context: dict[str, Any]
@@ -93,6 +95,13 @@ HOOK_CONTEXTS: dict[str, type[_Strict]] = {
 
 def parse_hook_request(raw: bytes, hook: str) -> HookRequest:
     """Validate a hook call for a service that answers ``hook``; raises a 400 :class:`CdsError`."""
+    try:
+        return _parse_hook_request(raw, hook)
+    except RecursionError:  # Bundles nested hundreds deep (JSON itself stops at 1024 levels)
+        raise CdsError(400, "structure", "request is nested too deeply") from None
+
+
+def _parse_hook_request(raw: bytes, hook: str) -> HookRequest:
     body = _json_object(raw)
     envelope = _validate(_Envelope, body, prefix="")
     if envelope.hook != hook:
@@ -169,6 +178,8 @@ def _check_base_url(url: str) -> None:
         raise invalid("fhirServer", "is not a URL") from exc
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise invalid("fhirServer", "must be an absolute http(s) URL")
+    if parsed.userinfo:
+        raise invalid("fhirServer", "must not carry credentials (they belong in fhirAuthorization)")
 
 
 def _bare_patient_id(value: Any) -> str:

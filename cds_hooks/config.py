@@ -30,5 +30,6 @@ class ProtocolConfig:
     max_body_bytes: int = 20 * 1024 * 1024
     fhir_timeout_seconds: float = 3.0
     fhir_max_pages: int = 50
+    fhir_max_response_bytes: int = 10 * 1024 * 1024  # one FHIR response, after decompression
     hook_deadline_ms: int = 4000
     replay_cache_redis_url: str | None = None  # None: in-memory replay cache (one process only)

@@ -24,6 +24,30 @@ IssueCode = Literal[
 ]
 
 
+# The JSON Schema of every error answer, for OpenAPI documents.
+OPERATION_OUTCOME_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["resourceType", "issue"],
+    "properties": {
+        "resourceType": {"type": "string", "enum": ["OperationOutcome"]},
+        "issue": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["severity", "code"],
+                "properties": {
+                    "severity": {"type": "string"},
+                    "code": {"type": "string"},
+                    "diagnostics": {"type": "string"},
+                    "expression": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
+    },
+}
+
+
 def operation_outcome(code: IssueCode, diagnostics: str, expression: str | None = None) -> dict[str, Any]:
     issue: dict[str, Any] = {"severity": "error", "code": code, "diagnostics": diagnostics}
     if expression:

@@ -31,6 +31,7 @@ logger = logging.getLogger("cds_hooks.prefetch")
 
 _TOKEN = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _CONTEXT_TOKEN = re.compile(r"context\.([A-Za-z_][A-Za-z0-9_]*)")
+_ISSUE_CODE = re.compile(r"[a-z][a-z-]{0,31}")
 USER_TOKENS = {
     "userPractitionerId": "Practitioner",
     "userPractitionerRoleId": "PractitionerRole",
@@ -79,11 +80,9 @@ async def resolve(
             data[key] = []
         elif value is None or value["resourceType"] == "OperationOutcome":
             if value is not None:
-                issues = value.get("issue")
-                codes = (
-                    [i.get("code") for i in issues if isinstance(i, dict)] if isinstance(issues, list) else []
+                logger.info(
+                    "prefetch %r came as an OperationOutcome %s; fetching it", key, _issue_codes(value)
                 )
-                logger.info("prefetch %r came as an OperationOutcome %s; fetching it", key, codes)
             jobs[key] = _search(fhir, key, render(template, request))
         elif value["resourceType"] == "Bundle":
             data[key] = entries(value)
@@ -94,6 +93,13 @@ async def resolve(
             data[key] = [value]
     fetched = await _run_all(jobs)
     return {key: fetched.get(key, data.get(key, [])) for key in templates}
+
+
+def _issue_codes(outcome: Mapping[str, Any]) -> list[str]:
+    """The issue codes of an OperationOutcome for the log; anything not shaped like a code is '?'."""
+    issues = outcome.get("issue")
+    codes = [i.get("code") for i in issues if isinstance(i, dict)] if isinstance(issues, list) else []
+    return [c if isinstance(c, str) and _ISSUE_CODE.fullmatch(c) else "?" for c in codes[:10]]
 
 
 def _search(fhir: FhirSource, key: str, url: str) -> Callable[[], Awaitable[list[JSON]]]:

@@ -1,9 +1,10 @@
 """The CDS Hooks endpoints on a FastAPI application, built from a list of services.
 
 ``mount`` adds discovery (``GET /cds-services``), one hook endpoint and one feedback endpoint per
-service, the exception handlers that turn every error into an OperationOutcome, CORS, and the
-body-size limit. A hook call runs: authenticate → find the service → validate the request →
-resolve prefetch → the service's handler → check and serialise the cards.
+service, the exception handlers that turn every error into an OperationOutcome, CORS, the
+body-size limit and one log line per hook call. A hook call runs: authenticate → find the service →
+validate the request → resolve prefetch → the service's handler → check and serialise the cards.
+It returns an :class:`Authenticator`, so the application can put its own routes behind the same JWT.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -21,17 +22,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
-from cds_hooks import prefetch
+from cds_hooks import _openapi, prefetch
+from cds_hooks._call_log import CallInfo, CallLogMiddleware, call_info
 from cds_hooks._clients import Clients
 from cds_hooks._fhir_client import FhirClient, FhirSource, NoFhirServer
 from cds_hooks._json import JsonResponse
 from cds_hooks._jwks import JwksCache
 from cds_hooks._middleware import BodyLimitMiddleware, CatchAllMiddleware
-from cds_hooks._replay import MemoryReplayCache, RedisReplayCache, ReplayCache
+from cds_hooks._replay import FallbackReplayCache, MemoryReplayCache, RedisReplayCache, ReplayCache
 from cds_hooks._request import HookRequest, parse_feedback, parse_hook_request, preferred_language
 from cds_hooks.auth import JwtVerifier
 from cds_hooks.config import ProtocolConfig
 from cds_hooks.errors import CardContractError, CdsError, IssueCode, operation_outcome, unavailable
+from cds_hooks.events import NoObserver, Observer
 from cds_hooks.models import Card
 from cds_hooks.service import CdsService, FeedbackStore, HookCall
 
@@ -41,25 +44,54 @@ PREFIX = "/cds-services"
 
 
 def mount(
-    app: FastAPI, services: Sequence[CdsService], config: ProtocolConfig, feedback_store: FeedbackStore
-) -> None:
+    app: FastAPI,
+    services: Sequence[CdsService],
+    config: ProtocolConfig,
+    feedback_store: FeedbackStore,
+    *,
+    observer: Observer | None = None,
+) -> Authenticator:
     """Serve ``services`` over CDS Hooks 2.0 on ``app`` (call before the app starts).
 
     Feedback idempotency (the same card, outcome and timestamp sent twice) is the store's job: the
-    protocol passes every item it receives to ``feedback_store.save``.
+    protocol passes every item it receives to ``feedback_store.save``. ``observer`` hears of every
+    hook call and of a degraded replay cache (for metrics). The returned :class:`Authenticator` is
+    a FastAPI dependency that applies the hooks' JWT check to other routes.
     """
     by_id = _index(services)
+    observer = observer or NoObserver()
     clients = Clients(config.fhir_timeout_seconds, config.replay_cache_redis_url)
-    verifier = _verifier(config, clients)
+    verifier = _verifier(config, clients, observer)
     endpoints = _Endpoints(by_id, config, clients, verifier, feedback_store)
 
     router = APIRouter(lifespan=_lifespan(clients), tags=["CDS Hooks"])
-    router.add_api_route(PREFIX, endpoints.discovery, methods=["GET"], summary="CDS Hooks discovery")
     router.add_api_route(
-        PREFIX + "/{service_id}", endpoints.hook, methods=["POST"], summary="Call a CDS service"
+        PREFIX,
+        endpoints.discovery,
+        methods=["GET"],
+        summary="CDS Hooks discovery",
+        responses=_openapi.responses(401),
     )
+    cards = _openapi.cards_schema()
+    for service_id, service in by_id.items():
+        router.add_api_route(
+            f"{PREFIX}/{service_id}",
+            endpoints.hook_of(service_id),
+            methods=["POST"],
+            summary=service.definition.title,
+            description=service.definition.description,
+            operation_id=f"call-{service_id}",
+            openapi_extra=_openapi.hook_operation(service.definition.hook),
+            responses=_openapi.responses(400, 401, 412, 413, ok=cards),
+        )
+    router.add_api_route(PREFIX + "/{service_id}", endpoints.hook, methods=["POST"], include_in_schema=False)
     router.add_api_route(
-        PREFIX + "/{service_id}/feedback", endpoints.feedback, methods=["POST"], summary="Card feedback"
+        PREFIX + "/{service_id}/feedback",
+        endpoints.feedback,
+        methods=["POST"],
+        summary="Card feedback",
+        openapi_extra=_openapi.FEEDBACK_OPERATION,
+        responses=_openapi.responses(400, 401, 404, 413),
     )
     app.include_router(router)
 
@@ -71,12 +103,27 @@ def mount(
     # Added innermost first: CORS is outermost, so every answer (413 and 500 included) carries it.
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
+    app.add_middleware(CallLogMiddleware, prefix=PREFIX, service_ids=list(by_id), observer=observer)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(config.cors_origins),
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["authorization", "content-type", "accept", "accept-language"],
     )
+    return Authenticator(endpoints)
+
+
+class Authenticator:
+    """A FastAPI dependency (``Depends(authenticator)``): the hooks' JWT check for another route.
+
+    Answers 401 like a hook would; returns the verified issuer, or ``None`` with auth off.
+    """
+
+    def __init__(self, endpoints: _Endpoints) -> None:
+        self._endpoints = endpoints
+
+    async def __call__(self, request: Request) -> str | None:
+        return await self._endpoints.authenticate(request)
 
 
 class _Endpoints:
@@ -95,13 +142,30 @@ class _Endpoints:
         self._store = feedback_store
 
     async def discovery(self, request: Request) -> Response:
-        await self._authenticate(request)
+        await self.authenticate(request)
         return JsonResponse({"services": [s.definition.to_json() for s in self._services.values()]})
 
+    def hook_of(self, service_id: str) -> Callable[[Request], Awaitable[Response]]:
+        """The endpoint of one service (a route of its own, so OpenAPI documents its body)."""
+
+        async def call_service(request: Request) -> Response:
+            return await self.hook(service_id, request)
+
+        return call_service
+
     async def hook(self, service_id: str, request: Request) -> Response:
-        issuer = await self._authenticate(request)
+        info = call_info(request.scope)
+        try:
+            return await self._hook(service_id, request, info)
+        except CdsError as exc:
+            info.issue = exc.code
+            raise
+
+    async def _hook(self, service_id: str, request: Request, info: CallInfo) -> Response:
+        issuer = info.issuer = await self.authenticate(request)
         service = self._service(service_id)
         call = parse_hook_request(await request.body(), service.definition.hook)
+        info.hook_instance = call.hook_instance
         fhir, fhir_server = self._fhir_source(call, issuer)
         deadline_ms = self._config.hook_deadline_ms
         budget = asyncio.timeout(deadline_ms / 1000)
@@ -128,16 +192,18 @@ class _Endpoints:
                 "hook %s (%s) passed its %d ms deadline", service_id, call.hook_instance, deadline_ms
             )
             raise unavailable(f"the hook did not complete within {deadline_ms} ms", code="timeout") from None
-        return JsonResponse({"cards": cards_json(cards)})
+        answer = cards_json(cards)
+        info.topics = tuple(card.source.topic.code for card in cards if card.source.topic is not None)
+        return JsonResponse({"cards": answer})
 
     async def feedback(self, service_id: str, request: Request) -> Response:
-        await self._authenticate(request)
+        await self.authenticate(request)
         self._service(service_id)
         body = parse_feedback(await request.body())
         await self._store.save(service_id, body.feedback)
         return JsonResponse({})
 
-    async def _authenticate(self, request: Request) -> str | None:
+    async def authenticate(self, request: Request) -> str | None:
         if self._verifier is None:
             return None
         return await self._verifier.verify(request.headers.get("authorization"), self._called_url(request))
@@ -161,7 +227,13 @@ class _Endpoints:
         if self._config.auth_enabled and not self._server_allowed(issuer, call.fhir_server):
             logger.warning("fhirServer of hook %s is not allowed for issuer %s", call.hook_instance, issuer)
             return NoFhirServer("its fhirServer is not allowed for this issuer"), None
-        client = FhirClient(self._clients, call.fhir_server, call.access_token, self._config.fhir_max_pages)
+        client = FhirClient(
+            self._clients,
+            call.fhir_server,
+            call.access_token,
+            self._config.fhir_max_pages,
+            self._config.fhir_max_response_bytes,
+        )
         return client, call.fhir_server
 
     def _server_allowed(self, issuer: str | None, fhir_server: str) -> bool:
@@ -202,13 +274,17 @@ def _index(services: Sequence[CdsService]) -> dict[str, CdsService]:
     return by_id
 
 
-def _verifier(config: ProtocolConfig, clients: Clients) -> JwtVerifier | None:
+def _verifier(config: ProtocolConfig, clients: Clients, observer: Observer) -> JwtVerifier | None:
     if not config.auth_enabled:
         logger.warning("CDS Hooks authentication is OFF: any caller is trusted (local demos only)")
         return None
     if not config.issuers:
         logger.warning("CDS Hooks authentication is on but no issuer is trusted: every call gets 401")
-    replay: ReplayCache = RedisReplayCache(clients) if config.replay_cache_redis_url else MemoryReplayCache()
+    replay: ReplayCache = MemoryReplayCache()
+    if config.replay_cache_redis_url:
+        replay = FallbackReplayCache(
+            RedisReplayCache(clients), MemoryReplayCache(), observer.replay_cache_fallback
+        )
     return JwtVerifier(config.issuers, JwksCache(clients), replay, config.clock_skew_seconds)
 
 

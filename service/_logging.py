@@ -1,14 +1,43 @@
-"""Structured JSON logs: one object per line, ids and measurements only (never tokens or PHI)."""
+"""Structured JSON logs: one object per line, ids and measurements only (never tokens or PHI).
+
+Two leaks are closed here rather than at every call site. Exception messages can quote the data
+that failed (pydantic's ``input_value='<a patient's name>'``), so tracebacks are logged with each
+exception's type and frames but not its message. And libraries that dump wire data at DEBUG
+(SQLAlchemy's statement parameters, httpcore's headers) stay at a quieter level even when the
+service runs at DEBUG, so ``BHCDS_LOG_LEVEL=DEBUG`` is safe in production.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from typing import Any
 
 import orjson
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
+# logger → the most verbose level it may log at, whatever the service's level
+QUIET_LOGGERS = {
+    "sqlalchemy": logging.WARNING,  # INFO logs every statement with its parameters (patient ids, comments)
+    "httpcore": logging.INFO,  # DEBUG logs response headers
+    "hpack": logging.INFO,
+    "multipart": logging.INFO,
+}
+
+
+def redacted_traceback(exc: BaseException) -> str:
+    """The traceback of ``exc`` and its causes: types and frames, never the messages."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        frames = "".join(traceback.format_tb(current.__traceback__))
+        parts.append(f"Traceback (most recent call last):\n{frames}{type(current).__qualname__}")
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    return "\n\nwhile handling an exception raised by:\n\n".join(reversed(parts))
 
 
 class JsonFormatter(logging.Formatter):
@@ -20,9 +49,16 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+        if record.exc_info and record.exc_info[1] is not None:
+            entry["exc"] = redacted_traceback(record.exc_info[1])
         return orjson.dumps(entry, default=str).decode()
+
+    def formatException(self, ei: Any) -> str:
+        exc: BaseException | None = ei[1] if isinstance(ei, tuple) else None
+        return redacted_traceback(exc) if exc is not None else ""
+
+    def formatStack(self, stack_info: str) -> str:
+        return stack_info
 
 
 def configure(level: str = "INFO") -> None:
@@ -31,3 +67,5 @@ def configure(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for name, quietest in QUIET_LOGGERS.items():
+        logging.getLogger(name).setLevel(max(quietest, root.level))

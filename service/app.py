@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import anyio
-from fastapi import FastAPI, Response
+from fastapi import Depends, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 import cds_hooks
-from cds_hooks.errors import invalid
+from cds_hooks.errors import OPERATION_OUTCOME_SCHEMA, invalid
 from cds_hooks.models import Card, ServiceDefinition
 from cds_hooks.service import CdsService, HookCall
 from mappings import MappingError, build_record
@@ -109,6 +109,7 @@ class BoneHealth:
         self.engine = make_engine(settings.database_url)
         self.sessions = session_factory(self.engine)
         self.audit_key = audit_secret(settings.audit_hmac_secret)
+        self._up: dict[str, bool] = {}  # last /readyz state of each dependency
 
     async def handle(self, call: HookCall) -> Sequence[Card]:
         started = time.perf_counter()
@@ -118,6 +119,8 @@ class BoneHealth:
             record = build_record(call.patient_id, resources, draft_resources(call))
         except MappingError as exc:
             raise invalid(exc.field, f"{exc.resource}: {exc}") from exc
+        except RecursionError:  # e.g. extensions nested hundreds deep: the FHIR models recurse per level
+            raise invalid("prefetch", "a resource is nested too deeply to read", code="structure") from None
         moment = Moment.VIEW if call.hook == "patient-view" else Moment.ORDER
         evaluation = evaluate_record(record, now, self.settings, moment)
         findings = sorted(evaluation.cards, key=lambda f: _SEVERITY[f.indicator])
@@ -126,18 +129,7 @@ class BoneHealth:
         await self._remember(call, evaluation.reminders, record.patient.deceased, now)
         latency_ms = (time.perf_counter() - started) * 1000
         metrics.observe_hook(call.service_id, topics, latency_ms / 1000)
-        await self._audit(call, topics, latency_ms)
-        log.info(
-            "hook answered",
-            extra={
-                "hook_instance": call.hook_instance,
-                "service": call.service_id,
-                "issuer": call.issuer,
-                "topics": topics,
-                "latency_ms": round(latency_ms, 2),
-                "outcome": "ok",
-            },
-        )
+        await self._audit(call, topics, latency_ms)  # the call's log line is written by cds_hooks
         return cards
 
     async def _remember(
@@ -178,16 +170,46 @@ class BoneHealth:
             log.error("audit write failed: %s", type(exc).__name__, extra={"service": call.service_id})
 
     def ready(self) -> dict[str, str]:
-        """Database and broker reachability, for /readyz."""
+        """Database and broker reachability, for /readyz; a change either way is logged and gauged."""
         status: dict[str, str] = {}
         try:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
             status["database"] = "ok"
-        except Exception as exc:
+        except Exception as exc:  # any driver error means "not ready"; the type says which
             status["database"] = f"unavailable: {type(exc).__name__}"
         status["broker"] = _broker_status(self.settings)
+        for dependency, state in status.items():
+            self._note(dependency, state.startswith("ok"), state)
         return status
+
+    def _note(self, dependency: str, up: bool, state: str) -> None:
+        metrics.DEPENDENCY_UP.labels(dependency=dependency).set(1 if up else 0)
+        if self._up.get(dependency, True) and not up:
+            consequence = _WITHOUT.get(dependency, "")
+            log.error("%s unavailable (%s)%s", dependency, state.removeprefix("unavailable: "), consequence)
+        elif not self._up.get(dependency, True) and up:
+            log.warning("%s reachable again", dependency)
+        self._up[dependency] = up
+
+
+_WITHOUT = {
+    "database": ": hooks still answer with cards; reminders and audit rows are not written",
+    "broker": ": hooks still answer with cards and reminders are scheduled in the database; "
+    "none is delivered until it is back, and JWT replay checks are per process",
+}
+
+
+class _Metrics:
+    """The protocol's events as Prometheus metrics (cds_hooks.Observer)."""
+
+    def hook_call(self, record: cds_hooks.CallRecord) -> None:
+        service = record.service_id or "unknown"
+        metrics.HOOK_CALLS.labels(service=service, outcome=record.outcome).inc()
+        metrics.HOOK_CALL_SECONDS.labels(service=service).observe(record.latency_seconds)
+
+    def replay_cache_fallback(self) -> None:
+        metrics.REPLAY_CACHE_FALLBACKS.inc()
 
 
 def _broker_status(settings: Settings) -> str:
@@ -201,6 +223,18 @@ def _broker_status(settings: Settings) -> str:
         return "ok"
     except Exception as exc:
         return f"unavailable: {type(exc).__name__}"
+
+
+_REMINDER_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "description": "No patient, or an unknown status",
+        "content": {"application/fhir+json": {"schema": OPERATION_OUTCOME_SCHEMA}},
+    },
+    401: {
+        "description": "No valid JWT (auth on)",
+        "content": {"application/json": {"schema": OPERATION_OUTCOME_SCHEMA}},
+    },
+}
 
 
 def protocol_config(settings: Settings) -> cds_hooks.ProtocolConfig:
@@ -221,6 +255,7 @@ def protocol_config(settings: Settings) -> cds_hooks.ProtocolConfig:
         max_body_bytes=settings.max_body_bytes,
         fhir_timeout_seconds=settings.fhir_timeout_seconds,
         fhir_max_pages=settings.fhir_max_pages,
+        fhir_max_response_bytes=settings.fhir_max_response_bytes,
         hook_deadline_ms=settings.hook_deadline_ms,
         replay_cache_redis_url=settings.broker_url if _is_redis(settings.broker_url) else None,
     )
@@ -248,8 +283,16 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     app.state.bone_health = bone_health
     services = [CdsService(definition=d, handler=bone_health.handle) for d in SERVICES]
-    cds_hooks.mount(app, services, protocol_config(settings), SqlFeedbackStore(bone_health.sessions))
-    app.include_router(reminders_router(bone_health.sessions))
+    authenticate = cds_hooks.mount(
+        app, services, protocol_config(settings), SqlFeedbackStore(bone_health.sessions), observer=_Metrics()
+    )
+    # The reminder list names patients: the same JWT as the hooks (aud = this URL) when auth is on.
+    app.include_router(
+        reminders_router(bone_health.sessions),
+        dependencies=[Depends(authenticate)],
+        tags=["Reminders"],
+        responses=_REMINDER_ERRORS,
+    )
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 HOOK_LATENCY = Histogram(
     "bhcds_hook_latency_seconds",
@@ -17,6 +17,24 @@ REMINDER_SCHEDULING_FAILURES = Counter(
     "bhcds_reminder_scheduling_failures_total", "Hook calls whose reminders could not be reconciled"
 )
 AUDIT_FAILURES = Counter("bhcds_audit_failures_total", "Hook calls whose audit row could not be written")
+HOOK_CALLS = Counter(
+    "bhcds_hook_calls_total",
+    "Hook calls by service and outcome (ok, invalid, unauthorized, unavailable, timeout, too-large, error...)",
+    ["service", "outcome"],
+)
+HOOK_CALL_SECONDS = Histogram(
+    "bhcds_hook_call_seconds",
+    "Whole hook calls as the EHR sees them (auth, FHIR fetch, evaluation), by service",
+    ["service"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0),
+)
+REPLAY_CACHE_FALLBACKS = Counter(
+    "bhcds_replay_cache_fallback_total",
+    "JWTs whose jti was checked in this process only, because the shared (Redis) replay cache failed",
+)
+DEPENDENCY_UP = Gauge(
+    "bhcds_dependency_up", "1 when the dependency answered the last /readyz probe, else 0", ["dependency"]
+)
 
 
 def observe_hook(service: str, topics: Sequence[str], seconds: float) -> None:

@@ -116,6 +116,7 @@ class Settings(BaseSettings):
     hook_deadline_ms: int = 4000
     fhir_timeout_seconds: float = 3.0
     fhir_max_pages: int = 50
+    fhir_max_response_bytes: int = 10 * 1024 * 1024  # one FHIR response (decoded); larger → 412
 
     # storage and workers
     database_url: str = "sqlite:///./var/bone-health-cds.db"
@@ -135,6 +136,7 @@ class Settings(BaseSettings):
     celery_namespace: str = "bhcds"  # prefix of every broker key: several deployments share one Redis
     scan_concurrency: int = 8  # patients fetched at once by the periodic scan
     audit_hmac_secret: str | None = None  # key of the patient hash in hook_audit; None: random per process
+    audit_retention_days: int = 365  # hook_audit rows older than this are pruned (retention.prune_audit)
 
     # clinical content: BHCDS_RULES__<NAME>, plus the profile at the top level as documented
     population_profile: PopulationProfile = PopulationProfile.CN

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from cds_hooks import IssuerPolicy, ProtocolConfig, mount
+from cds_hooks import CallRecord, IssuerPolicy, ProtocolConfig, mount
 from cds_hooks._clients import Clients
 from cds_hooks._jwks import JwksCache, JwksUnavailable
 from cds_hooks._replay import _name
@@ -459,6 +459,36 @@ def test_in_memory_replay_caches_are_per_process(policy: IssuerPolicy, ec_key: S
         assert two.post(PV, json=hook_body(), headers=bearer(token)).status_code == 200
 
 
-def test_an_unreachable_replay_cache_fails_closed(policy: IssuerPolicy, ec_key: SigningKey) -> None:
-    with TestClient(_process(policy, "redis://127.0.0.1:9/0")) as client:
-        assert_unauthorized(client.post(PV, json=hook_body(), headers=bearer(make_token(ec_key, PV_URL))))
+class CountingObserver:
+    def __init__(self) -> None:
+        self.fallbacks = 0
+        self.calls: list[CallRecord] = []
+
+    def hook_call(self, record: CallRecord) -> None:
+        self.calls.append(record)
+
+    def replay_cache_fallback(self) -> None:
+        self.fallbacks += 1
+
+
+def test_an_unreachable_replay_cache_falls_back_to_this_process_loudly(
+    policy: IssuerPolicy, ec_key: SigningKey, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The README's decision: hooks keep their cards while Redis is down; each process still refuses
+    a token it has seen, and the degraded state is logged at ERROR once and counted on every use."""
+    app, observer = FastAPI(), CountingObserver()
+    config = ProtocolConfig(issuers={ISSUER: policy}, replay_cache_redis_url="redis://127.0.0.1:9/0")
+    mount(app, dummy_services([], []), config, MemoryFeedbackStore(), observer=observer)
+    token = make_token(ec_key, PV_URL)
+
+    with TestClient(app) as client, caplog.at_level("INFO", logger="cds_hooks"):
+        first = client.post(PV, json=hook_body(), headers=bearer(token))
+        replay = client.post(PV, json=hook_body(), headers=bearer(token))
+        other = client.post(PV, json=hook_body(), headers=bearer(make_token(ec_key, PV_URL)))
+
+    assert first.status_code == 200 and other.status_code == 200
+    assert_unauthorized(replay)
+    assert observer.fallbacks == 3
+    errors = [r for r in caplog.records if r.levelname == "ERROR" and "replay cache" in r.getMessage()]
+    assert len(errors) == 1
+    assert token not in caplog.text
