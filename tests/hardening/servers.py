@@ -189,6 +189,8 @@ class TcpProxy:
     def stop(self) -> None:
         listener, self._listener = self._listener, None
         if listener is not None:
+            with suppress(OSError):  # wakes the thread blocked in accept() (Linux); close alone does not
+                listener.shutdown(socket.SHUT_RDWR)
             listener.close()
         with self._lock:
             sockets, self._sockets = self._sockets, []
