@@ -307,12 +307,22 @@ def rxnorm_products(shared: Shared) -> Iterator[Product]:
         yield Product(code, name, "", CDS)
 
 
-def build_drugs(cur: dict[str, Any], shared: Shared) -> tuple[list[ValueSetDraft], dict[str, set[str]]]:
+@dataclass
+class DrugBuild:
+    """The drug value sets, the names they add for text matching, and each brand's product names."""
+
+    drafts: list[ValueSetDraft]
+    extra_names: dict[str, set[str]]
+    brand_products: dict[str, set[str]]
+
+
+def build_drugs(cur: dict[str, Any], shared: Shared) -> DrugBuild:
     spec = cur["drugs"]
     classifier = DrugClassifier(spec)
     ids = list(spec["classes"]) + list(spec["oncology"])
     drafts = {cid: ValueSetDraft(cid, cid) for cid in ids}
     brand_classes: dict[str, list[set[str] | str]] = defaultdict(list)
+    brand_products: dict[str, set[str]] = defaultdict(set)
     bn_codes: dict[str, set[str]] = defaultdict(set)
     extra_names: dict[str, set[str]] = defaultdict(set)
     for product in rxnorm_products(shared):
@@ -328,6 +338,7 @@ def build_drugs(cur: dict[str, Any], shared: Shared) -> tuple[list[ValueSetDraft
         bracket = re.search(r"\[([^\]]+)\]\s*$", product.name)
         for name in {*product.brand_names, *([bracket.group(1)] if bracket else [])}:
             brand_classes[name].append(result)
+            brand_products[name].add(product.name.lower())
         if product.tty in ("IN", "PIN") and isinstance(result, set):
             for cid in result:
                 extra_names[cid].add(product.name.lower())
@@ -350,9 +361,10 @@ def build_drugs(cur: dict[str, Any], shared: Shared) -> tuple[list[ValueSetDraft
                 drafts[cid].add("rxnorm", code, brand, RXI + " (BN)")
     atc = spec["atc"]
     citation = cur["sources"][atc["source"]]
-    for code, display, classes in atc["is_a"]:
+    for code, display, classes, *own_source in atc["is_a"]:  # an entry may cite its own source
+        source = source_text(own_source[0], cur["sources"]) if own_source else citation
         for cid in classes:
-            drafts[cid].is_a.append({"system": "atc", "code": code, "display": display, "source": citation})
+            drafts[cid].is_a.append({"system": "atc", "code": code, "display": display, "source": source})
     for code, display, classes in atc["codes"]:
         for cid in classes:
             drafts[cid].add("atc", code, display, citation)
@@ -377,10 +389,22 @@ def build_drugs(cur: dict[str, Any], shared: Shared) -> tuple[list[ValueSetDraft
     }
     for cid, draft in drafts.items():
         draft.title = titles[cid]
-    return list(drafts.values()), extra_names
+    return DrugBuild(list(drafts.values()), extra_names, brand_products)
 
 
-def build_names(cur: dict[str, Any], extra: dict[str, set[str]]) -> dict[str, Any]:
+def ibandronate_pattern(cur: dict[str, Any], brand_products: dict[str, set[str]]) -> str:
+    """Names that make a text ibandronate: the curated ones and every brand of an RxNorm ibandronate product.
+
+    Only an injectable ibandronate is IV, so "Boniva 3 mg/3 mL injection" must be read as ibandronate too.
+    """
+    spec = cur["drugs"]["ibandronate_text"]
+    stem = spec["stem"]
+    names = {stem} | {item["name"].lower() for item in spec["names"]}
+    names |= {brand.lower() for brand, products in brand_products.items() if any(stem in p for p in products)}
+    return "|".join(re.escape(name) for name in sorted(names))
+
+
+def build_names(cur: dict[str, Any], extra: dict[str, set[str]], ibandronate: str) -> dict[str, Any]:
     concepts: dict[str, dict[str, list[str]]] = {}
     for concept, spec in cur["names"].items():
         terms = {t.strip() for t in spec.get("terms", [])} | extra.get(concept, set())
@@ -403,7 +427,7 @@ def build_names(cur: dict[str, Any], extra: dict[str, set[str]]) -> dict[str, An
         "concepts": dict(sorted(concepts.items())),
         "oncology": oncology,
         "ibandronate_iv": {
-            "ingredient": "ibandron|伊班膦酸",
+            "ingredient": ibandronate,
             "form": cur["drugs"]["injectable_forms"] + r"|intravenous|\biv\b|注射|静脉",
         },
     }
@@ -422,8 +446,8 @@ def generate(shared_root: Path, out: Path) -> None:
     cur = yaml.safe_load(CURATION.read_text())
     shared = Shared(shared_root)
     drafts = build_conditions(cur, shared) + build_labs(cur, shared)
-    drug_drafts, extra_names = build_drugs(cur, shared)
-    drafts += drug_drafts
+    drug_build = build_drugs(cur, shared)
+    drafts += drug_build.drafts
     out.mkdir(exist_ok=True)
     for old in out.glob("*.json"):
         old.unlink()
@@ -433,7 +457,7 @@ def generate(shared_root: Path, out: Path) -> None:
             json.dumps(draft.to_fhir(cur["expansion_timestamp"]), indent=1, ensure_ascii=False) + "\n"
         )
         print(f"{path.name}: {len(draft.contains)} codes, {len(draft.is_a)} is-a rules")
-    names = build_names(cur, extra_names)
+    names = build_names(cur, drug_build.extra_names, ibandronate_pattern(cur, drug_build.brand_products))
     (out / "names.json").write_text(json.dumps(names, indent=1, ensure_ascii=False) + "\n")
 
 

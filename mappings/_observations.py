@@ -1,7 +1,8 @@
 """Observation (and fall-risk Procedure) -> Measurement in the concept's canonical unit.
 
 Only final/amended/corrected/preliminary results count; the date is effective[x], else issued; only
-valueQuantity is a value. Components are read too (a DXA panel carries its T-scores as components).
+valueQuantity is a value, and a reported bound (">60") counts as its value. Components are read too (a DXA
+panel carries its T-scores as components).
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from mappings._validate import validate
 from service.domain import Lab, Measurement
 
 COUNTED = frozenset({"final", "amended", "corrected", "preliminary"})
+# A reported bound counts as its value. Labs write one when the true value lies beyond it ("eGFR >60",
+# "25-OH vitamin D <8"), and the bounds they use lie beyond the rules' thresholds (>60 is not < 35 or < 60,
+# <8 is < 20): the bound gives the answer the true value would, where ignoring it would lose the result.
+_BOUNDS = frozenset({"<", "<=", ">=", ">"})
 _PROCEDURE_DONE = frozenset({"completed", "in-progress"})
 _VALUE_FIELDS = (
     "valueString",
@@ -105,8 +110,10 @@ def _quantity(
         raise MappingError(label, f"{path}.valueQuantity.value", "not a number") from exc
     comparator = quantity.get("comparator")
     if comparator is not None:
-        ctx.note(f"{label}: {concept} value with comparator {comparator!s}; ignored")
-        return None
+        if comparator not in _BOUNDS:
+            ctx.note(f"{label}: {concept} value with comparator {comparator!s}; ignored")
+            return None
+        ctx.note(f"{label}: {concept} value with comparator {comparator}; its bound is used")
     unit = quantity.get("code") if isinstance(quantity.get("code"), str) else None
     text = quantity.get("unit") if isinstance(quantity.get("unit"), str) else None
     lab = LABS[concept][0]

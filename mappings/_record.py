@@ -41,7 +41,8 @@ def build_record(
     pid = patient_id.rsplit("/", 1)[-1]
     ctx = Context(pid)
     flat = list(flatten(resources))
-    for resource, full_url in flat:
+    draft_flat = list(flatten(drafts))
+    for resource, full_url in flat + draft_flat:  # a draft may reference a Medication sent with the drafts
         ctx.index(resource, full_url)
     patient: Patient | None = None
     conditions: list[ConditionFact] = []
@@ -65,7 +66,7 @@ def build_record(
             else:
                 medications.append(fact)
     draft_list: list[MedicationExposure] = []
-    for position, (resource, _) in enumerate(flatten(drafts)):
+    for position, (resource, _) in enumerate(draft_flat):
         draft_list += map_draft(resource, label(resource, position), ctx)
     return PatientRecord(
         patient=patient or Patient(pid),

@@ -64,7 +64,10 @@ _UCUM = {
     "lbs": "pound",
     "[oz_av]": "ounce",
 }
-_BSA = re.compile(r"\{?1\.73[ _]?(m2|m\^2|m²|m\*\*2|sq\.? ?m)\}?", re.IGNORECASE)
+_BSA = re.compile(r"\{?1[.,]73[ _]?(m2|m\^2|m²|m\*\*2|sq\.? ?m)\}?", re.IGNORECASE)  # 1,73: decimal comma
+# Every eGFR LOINC code is "/1.73 sq M" by definition: a value sent under one with a plain volume rate
+# ("mL/min", as some interfaces write it) is that normalised eGFR, not a clearance.
+_EGFR_AS_RATE = "mL/min"
 
 
 def _pint_expression(unit: str) -> str:
@@ -122,6 +125,8 @@ def to_canonical(lab: Lab, value: float, unit: str | None) -> tuple[float, str |
     if rule is None:
         raise UnitError(f"{lab.value} has no unit")
     factor = _factor(text, rule.canonical)
+    if factor is None and lab is Lab.EGFR:
+        factor = _factor(text, _EGFR_AS_RATE)
     if factor is not None:
         return round(value * factor, 6), rule.display
     if rule.alternate is not None:

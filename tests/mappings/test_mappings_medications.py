@@ -90,6 +90,7 @@ def test_rxnorm_ingredient_clinical_and_branded(code: str, expected: set[DrugCla
         ("A11CC01", {D.NATIVE_VITAMIN_D}),
         ("A11CC04", {D.ACTIVE_VITAMIN_D}),
         ("A11CC03", {D.ACTIVE_VITAMIN_D}),
+        ("A12AX", {D.CALCIUM_SUPPLEMENT, D.NATIVE_VITAMIN_D}),  # calcium with vitamin D (Caltrate D, 钙尔奇D)
         ("C09AA02", None),  # enalapril: not ours
     ],
 )
@@ -117,6 +118,9 @@ def test_atc(code: str, expected: set[DrugClass] | None) -> None:
         ("福善美", BP),
         ("ibandronate 3 mg/3 mL injection", {D.BISPHOSPHONATE, D.BISPHOSPHONATE_IV}),
         ("伊班膦酸钠注射液", {D.BISPHOSPHONATE, D.BISPHOSPHONATE_IV}),
+        ("Boniva 3 mg/3 mL injection", {D.BISPHOSPHONATE, D.BISPHOSPHONATE_IV}),  # brand of an RxNorm product
+        ("Bonviva 3 mg solution for injection", {D.BISPHOSPHONATE, D.BISPHOSPHONATE_IV}),  # curated brand
+        ("Boniva 150 mg tablet", BP),
         ("Forteo pen", {D.ANABOLIC}),
         ("特立帕肽", {D.ANABOLIC}),
         ("阿巴洛肽", {D.ANABOLIC}),
@@ -220,6 +224,21 @@ def test_medication_reference_by_urn_fullurl_in_a_bundle() -> None:
     }
     (exposure,) = build_record(PID, [bundle]).medications
     assert exposure.classes == {D.NATIVE_VITAMIN_D}
+
+
+def test_draft_references_a_medication_sent_with_the_drafts() -> None:
+    medication = {"resourceType": "Medication", "id": "stoboclo", "code": cc(RXNORM, "2717862")}
+    draft = {
+        "resourceType": "MedicationRequest",
+        "id": "d1",
+        "status": "draft",
+        "intent": "order",
+        "medicationReference": {"reference": "Medication/stoboclo"},
+    }
+    record = build_record(PID, [], [draft, medication])
+    (exposure,) = record.drafts
+    assert exposure.classes == {D.DENOSUMAB} and exposure.source == "MedicationRequest/d1"
+    assert record.medications == ()
 
 
 def test_missing_medication_reference_is_a_note() -> None:

@@ -171,10 +171,49 @@ def test_value_string_is_dropped_with_a_note() -> None:
     assert any("valueString" in n and "<5" not in n for n in record.notes)
 
 
-def test_comparator_value_is_dropped() -> None:
-    res = observation("62292-8", 5, "ng/mL")
-    res["valueQuantity"]["comparator"] = "<"
-    assert measure(res) == []
+@pytest.mark.parametrize(
+    ("code", "value", "comparator", "unit", "expected"),
+    [
+        ("62292-8", 8, "<", "ng/mL", 8.0),  # below the assay's range: certainly < 20 ng/mL
+        ("14635-7", 20, "<=", "nmol/L", 8.01),
+        ("33914-3", 60, ">", "mL/min/{1.73_m2}", 60.0),  # "eGFR >60": certainly not < 35
+        ("98979-8", 90, ">=", "mL/min/1.73m2", 90.0),
+    ],
+)
+def test_a_reported_bound_counts_as_its_value_with_a_note(
+    code: str, value: float, comparator: str, unit: str, expected: float
+) -> None:
+    res = observation(code, value, unit, "bound")
+    res["valueQuantity"]["comparator"] = comparator
+    record = build_record(PID, [res])
+    (m,) = record.measurements
+    assert m.value == pytest.approx(expected, rel=1e-3)
+    assert any("Observation/bound" in n and comparator in n for n in record.notes)
+
+
+def test_an_unknown_comparator_is_dropped_with_a_note() -> None:
+    res = observation("62292-8", 5, "ng/mL", "odd")
+    res["valueQuantity"]["comparator"] = "ad"
+    record = build_record(PID, [res])
+    assert record.measurements == ()
+    assert any("Observation/odd" in n for n in record.notes)
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "mL/(min·1.73m²)",  # Chinese lab reports
+        "ml/min/1,73m²",  # decimal comma
+        "mL/min",  # interfaces that drop the /1.73 m2 of an eGFR code
+    ],
+)
+def test_egfr_unit_spellings(unit: str) -> None:
+    m = one(observation("62238-1", 28, unit, ucum=False))
+    assert m.lab is Lab.EGFR and m.value == pytest.approx(28.0)
+
+
+def test_a_plain_rate_is_not_read_into_a_per_area_creatinine_clearance() -> None:
+    assert measure(observation("2164-2", 40, "mL/min/1.73m2")) == []
 
 
 @pytest.mark.parametrize("value", ["abc", "1,5", [], {"v": 1}, True])
