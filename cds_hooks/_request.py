@@ -46,7 +46,8 @@ class _Strict(BaseModel):
 class _FhirAuthorization(_Strict):
     # The spec marks token_type, expires_in, scope and subject required too; only the token is
     # needed to call the FHIR server, so the rest is type-checked when present, not demanded.
-    access_token: str
+    # The token goes into an HTTP header: printable ASCII only (RFC 6750's b64token is a subset).
+    access_token: str = Field(pattern=r"^[\x21-\x7e]{1,8192}$")
     token_type: str | None = None
     expires_in: int | None = None
     scope: str | None = None

@@ -402,3 +402,20 @@ def test_arbitrary_fhir_shaped_prefetch_is_never_a_5xx(
     response = client.post(PV if hook == "patient-view" else OSIGN, json=body)
 
     assert_graceful(response)
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["tökén-ünïcode", "abc\r\nX-Injected: 1", "two words", "", "x" * 9000],
+    ids=["non-ASCII (was a 500, found by schemathesis)", "header injection", "space", "empty", "9000 chars"],
+)
+def test_an_access_token_that_cannot_go_in_a_header_is_a_400(client: TestClient, token: str) -> None:
+    body = hook_body(fhirServer="http://127.0.0.1:9/fhir", fhirAuthorization={"access_token": token})
+    del body["prefetch"]["conditions"]
+
+    response = client.post(PV, json=body)
+
+    assert response.status_code == 400
+    issue = response.json()["issue"][0]
+    assert issue["expression"] == ["fhirAuthorization.access_token"]
+    assert token not in issue["diagnostics"] or token == ""
