@@ -159,6 +159,12 @@ def _stranger() -> SigningKey:
     return SigningKey(ec.generate_private_key(ec.SECP384R1()), "ES384", "ec-1")
 
 
+def _embedded_jwk(keys: dict[str, SigningKey]) -> str:
+    """The attacker signs with their own key and ships its public half in the ``jwk`` header."""
+    attacker = _stranger()
+    return make_token(attacker, PV_URL, headers={"jwk": attacker.jwk()})
+
+
 BAD_TOKENS: dict[str, Callable[[dict[str, SigningKey]], str | None]] = {
     "no token": lambda keys: None,
     "not a JWT": lambda keys: "not.a.jwt",
@@ -181,6 +187,9 @@ BAD_TOKENS: dict[str, Callable[[dict[str, SigningKey]], str | None]] = {
     "no jti": lambda keys: make_token(keys["ec"], PV_URL, jti=None),
     "jti not a string": lambda keys: make_token(keys["ec"], PV_URL, jti=42),
     "no aud": lambda keys: make_token(keys["ec"], None),  # type: ignore[arg-type]
+    "own key embedded in the jwk header": _embedded_jwk,
+    "kid that looks like a path": lambda keys: make_token(keys["ec"].with_kid("../../../etc/passwd"), PV_URL),
+    "aud list without this endpoint": lambda keys: make_token(keys["ec"], ["https://a.example", TESTSERVER]),
 }
 
 

@@ -109,6 +109,11 @@ def test_no_line_holds_a_token_or_patient_data(
     def fetch(missing: str) -> dict[str, Any]:
         return fetching(fhir.base, ACCESS_TOKEN, missing=missing)
 
+    outcome_instead = fetch("conditions")  # the EHR failed to prefetch, and says why in free text
+    outcome_instead["prefetch"]["conditions"] = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": NAME_FAMILY, "diagnostics": NOTE_TEXT}],
+    }
     bad_birth_date = hook_body()
     bad_birth_date["prefetch"]["patient"] = {**patient(), "birthDate": f"{NAME_GIVEN}-{BIRTH_DATE}"}
     replayed = auth(PV)
@@ -130,6 +135,7 @@ def test_no_line_holds_a_token_or_patient_data(
         ("hook", client.post(PV, json=hook_body(), headers=auth(PV)), 200, "ok"),
         ("hook", client.post(OSEL, json=hook_body("order-select"), headers=auth(OSEL)), 200, "ok"),
         ("hook", client.post(PV, json=fetch("conditions"), headers=auth(PV)), 200, "ok"),
+        ("hook", client.post(PV, json=outcome_instead, headers=auth(PV)), 200, "ok"),
         ("hook", client.post(PV, json=fetch("observations"), headers=auth(PV)), 412, "unavailable"),
         ("hook", client.post(PV, json=fetch("procedures"), headers=auth(PV)), 412, "timeout"),
         ("hook", client.post(PV, json=bad_birth_date, headers=auth(PV)), 400, "invalid"),
