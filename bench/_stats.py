@@ -16,10 +16,15 @@ _PACKAGES = (
     "pydantic",
     "pydantic-core",
     "fhir.resources",
+    "fhir-core",
     "orjson",
     "sqlalchemy",
-    "uvicorn",
     "pint",
+    "anyio",
+    "uvicorn",
+    "h11",
+    "httptools",  # absent: uvicorn parses HTTP with h11 (pure Python)
+    "uvloop",  # absent: uvicorn runs the stock asyncio loop
 )
 
 

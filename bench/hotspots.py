@@ -1,6 +1,7 @@
 """Where a hook request's time goes: a stage breakdown and a cProfile of the real app.
 
     python bench/hotspots.py [--request heavy|typical|synthea] [--iterations N] [--top N] [--pstats PATH]
+    python bench/hotspots.py --what-if [--iterations N]
 
 1. Stages, timed without a profiler: the steps the hook route takes (JSON parse and protocol
    validation, prefetch resolution, mapping to a PatientRecord (and the FHIR model validation inside
@@ -10,6 +11,8 @@
 2. cProfile of whole requests through the ASGI app: the functions with the most own time, and the
    cumulative time of the project's functions. Work done in worker threads (the database writes) is
    not in the profile; the stage table has it.
+3. ``--what-if``: typical and heavy again with the FHIR model validation skipped, the reminder and
+   audit writes skipped, and both: upper bounds of what the two big levers can buy.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -60,10 +63,24 @@ _REQUESTS: dict[str, Callable[[], BenchRequest]] = {
 _OURS = ("/cds_hooks/", "/mappings/", "/service/")
 
 
-class _ValidationClock:
-    """Counts and times mappings' FHIR model validation by wrapping the name each mapper imported."""
+_MAPPERS = (mappings._record, mappings._observations, mappings._medications, mappings._conditions)
 
-    modules = (mappings._record, mappings._observations, mappings._medications, mappings._conditions)
+
+@contextmanager
+def _validate_replaced(replacement: Callable[[Any, str], None]) -> Iterator[None]:
+    """Swap the ``validate`` each mapper imported, in this process only (the code is unchanged)."""
+    original = mappings._validate.validate
+    for module in _MAPPERS:
+        module.validate = replacement  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        for module in _MAPPERS:
+            module.validate = original  # type: ignore[attr-defined]
+
+
+class _ValidationClock:
+    """Counts and times mappings' FHIR model validation."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
@@ -81,13 +98,26 @@ class _ValidationClock:
                 self.seconds += time.perf_counter() - start
                 self.calls += 1
 
-        for module in self.modules:
-            module.validate = timed  # type: ignore[attr-defined]
-        try:
+        with _validate_replaced(timed):
             yield
-        finally:
-            for module in self.modules:
-                module.validate = original  # type: ignore[attr-defined]
+
+
+def _no_validation(_resource: Any, _label: str) -> None:
+    """Stands in for mappings' validate: what mapping costs without FHIR model validation."""
+
+
+async def _no_writes(*_args: Any, **_kwargs: Any) -> None:
+    """Stands in for BoneHealth._remember and ._audit: what a request costs without its writes."""
+
+
+@contextmanager
+def _writes_skipped(bone: BoneHealth) -> Iterator[None]:
+    bone._remember = _no_writes  # type: ignore[method-assign]
+    bone._audit = _no_writes  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del bone._remember, bone._audit  # the class's methods again
 
 
 async def stages(bone: BoneHealth, request: BenchRequest) -> dict[str, float]:
@@ -245,17 +275,61 @@ def hot_spots(profiler: cProfile.Profile, iterations: int, top: int) -> str:
     return "\n".join(out)
 
 
-async def run(name: str, iterations: int, top: int, pstats_path: Path | None, workdir: Path) -> str:
+async def _medians(client: AsgiClient, request: BenchRequest, iterations: int) -> tuple[float, float]:
+    """Median ms of the whole request and of its orjson floor, alternating as bench/hooks.py does."""
+    path = f"/cds-services/{request.service}"
+    for _ in range(5):
+        await client.post(path, request.body)
+    app_s: list[float] = []
+    floor_s: list[float] = []
+    for _ in range(iterations):
+        start = time.perf_counter()
+        await client.post(path, request.body)
+        middle = time.perf_counter()
+        orjson.loads(request.body)
+        app_s.append(middle - start)
+        floor_s.append(time.perf_counter() - middle)
+    return statistics.median(app_s) * 1000, statistics.median(floor_s) * 1000
+
+
+async def what_if(client: AsgiClient, bone: BoneHealth, iterations: int) -> str:
+    """Upper bounds of the two big levers: typical and heavy with FHIR validation skipped, with the
+    reminder and audit writes skipped, and both (patched in this process; the app is unchanged)."""
+    requests = (typical(NOW), heavy(NOW))
+    variants = (
+        ("as is", False, False),
+        ("FHIR model validation skipped", True, False),
+        ("reminder + audit writes skipped", False, True),
+        ("both skipped", True, True),
+    )
+    rows = ["| variant | typical ms (× floor) | heavy ms (× floor) |", "| --- | ---: | ---: |"]
+    for label, skip_validation, skip_writes in variants:
+        with ExitStack() as patches:
+            if skip_validation:
+                patches.enter_context(_validate_replaced(_no_validation))
+            if skip_writes:
+                patches.enter_context(_writes_skipped(bone))
+            cells = []
+            for request in requests:
+                app_ms, floor_ms = await _medians(client, request, iterations)
+                cells.append(f"{app_ms:.2f} ({app_ms / floor_ms:.1f}×)")
+        rows.append(f"| {label} | {' | '.join(cells)} |")
+    return "\n".join(rows)
+
+
+async def run(args: argparse.Namespace, workdir: Path) -> str:
     quiet_production_logging()
-    request = _REQUESTS[name]()
     app = bench_app(workdir)
     bone: BoneHealth = app.state.bone_health
     async with AsgiClient(app) as client:
-        table = await breakdown(client, bone, request, iterations)
-        profiler = await profile(client, request, iterations)
-    if pstats_path:
-        profiler.dump_stats(pstats_path)
-    return table + "\n\n" + hot_spots(profiler, iterations, top)
+        if args.what_if:
+            return await what_if(client, bone, args.iterations)
+        request = _REQUESTS[args.request]()
+        table = await breakdown(client, bone, request, args.iterations)
+        profiler = await profile(client, request, args.iterations)
+    if args.pstats:
+        profiler.dump_stats(args.pstats)
+    return table + "\n\n" + hot_spots(profiler, args.iterations, args.top)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -264,9 +338,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=50)
     parser.add_argument("--top", type=int, default=20)
     parser.add_argument("--pstats", type=Path, help="also dump the raw profile (for snakeviz, pstats)")
+    parser.add_argument(
+        "--what-if", action="store_true", help="typical and heavy without validation / writes"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bhcds-hotspots-") as workdir:
-        print(asyncio.run(run(args.request, args.iterations, args.top, args.pstats, Path(workdir))))
+        print(asyncio.run(run(args, Path(workdir))))
     return 0
 
 

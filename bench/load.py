@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     top = max(runs, key=lambda r: r["rate"])
     result = {
         "machine": machine(),
-        "load_average_1m": os.getloadavg()[0],
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "request": {
             "name": request.name,
             "bytes": len(request.body),
