@@ -276,6 +276,42 @@ def test_lab_recognised_by_chinese_text_when_local_code() -> None:
     assert one(res).lab is Lab.HBA1C
 
 
+def local(name: str, value: float, unit: str) -> dict:
+    """A Chinese hospital result: local LIS code, Chinese name only."""
+    res = observation("LIS-1", value, unit, system="http://lis.hospital.example.cn/item", ucum=False)
+    res["code"]["coding"][0]["display"] = name
+    return res
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "unit", "lab", "expected"),
+    [
+        ("血清钙", 2.30, "mmol/L", Lab.CALCIUM, 2.30),
+        ("血钙(Ca)", 9.2, "mg/dL", Lab.CALCIUM, 2.2954),
+        ("血清白蛋白", 38, "g/L", Lab.ALBUMIN, 38.0),
+        ("血肌酐(Cr)", 88.42, "μmol/L", Lab.CREATININE, 1.0),
+        ("肌酐清除率", 42, "ml/min", Lab.CREATININE_CLEARANCE, 42.0),
+        ("血清磷", 1.1, "mmol/L", Lab.PHOSPHATE, 1.1),
+        ("全段甲状旁腺激素(iPTH)", 55, "pg/ml", Lab.PTH, 55.0),
+        ("β-胶原降解产物(β-CTX)", 0.45, "ng/ml", Lab.CTX, 0.45),
+        ("总Ⅰ型胶原氨基端延长肽(TP1NP)", 48, "ng/ml", Lab.P1NP, 48.0),
+        ("骨碱性磷酸酶", 14, "U/L", Lab.BONE_ALP, 14.0),
+    ],
+)
+def test_chinese_lab_names_under_local_codes(
+    name: str, value: float, unit: str, lab: Lab, expected: float
+) -> None:
+    m = one(local(name, value, unit))
+    assert m.lab is lab and m.value == pytest.approx(expected, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    "name", ["离子钙", "血清离子钙", "尿钙", "24小时尿钙", "尿肌酐", "尿微量白蛋白", "钙"]
+)
+def test_ionised_urine_and_bare_names_are_not_serum_tests(name: str) -> None:
+    assert measure(local(name, 1.2, "mmol/L")) == []
+
+
 def test_measurements_are_sorted_by_time() -> None:
     got = measure(
         observation("2000-8", 2.3, "mmol/L", "late", when="2024-05-01"),
