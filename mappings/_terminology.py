@@ -30,6 +30,10 @@ _SYSTEM_ALIASES: dict[str, str] = {
     "http://hl7.org/fhir/sid/icd-10": "icd10",
     "urn:oid:2.16.840.1.113883.6.90": "icd10",
     "urn:oid:2.16.840.1.113883.6.3": "icd10",
+    # China's EMR data standards (WS 363/445): ICD-10 diagnosis codes and the diagnosis code table; seen with
+    # codeSystemName "ICD-10" / "诊断代码表(ICD-10)" in several independent CDA and FHIR templates (code search)
+    "urn:oid:2.16.156.10011.2.3.3.11": "icd10",
+    "urn:oid:2.16.156.10011.2.3.3.11.3": "icd10",
     "http://www.whocc.no/atc": "atc",
     "urn:oid:2.16.840.1.113883.6.73": "atc",
     "http://www.ama-assn.org/go/cpt": "cpt",

@@ -22,6 +22,8 @@ def problems(*resources: dict) -> set[Problem]:
         (cc(ICD10CM, "E11.9"), {Problem.T2DM}),
         (cc(ICD10CM, "E119"), {Problem.T2DM}),  # no dot
         (cc(ICD10, "E11.900x001", "2型糖尿病"), {Problem.T2DM}),  # China's clinical edition extends the code
+        (cc("urn:oid:2.16.156.10011.2.3.3.11", "E11.900"), {Problem.T2DM}),  # China's EMR OID, no display
+        (cc("urn:oid:2.16.156.10011.2.3.3.11.3", "M81.000"), {Problem.OSTEOPOROSIS}),
         (cc(ICD10CM, "E11.21"), {Problem.T2DM, Problem.DIABETIC_KIDNEY_DISEASE}),
         (
             cc(ICD10CM, "E11.22"),

@@ -42,6 +42,9 @@ def test_every_file_is_a_domain_concept_and_every_concept_has_a_file() -> None:
         ("http://hl7.org/fhir/sid/icd-10", "icd10"),
         ("urn:oid:2.16.840.1.113883.6.90", "icd10"),
         ("http://www.nhc.gov.cn/icd10", "icd10"),
+        ("urn:oid:2.16.156.10011.2.3.3.11", "icd10"),  # China EMR standard: ICD-10 diagnosis codes
+        ("urn:oid:2.16.156.10011.2.3.3.11.3", "icd10"),  # ... its diagnosis code table
+        ("urn:oid:2.16.156.10011.2.3.3.11.2", None),  # cause-of-death table (carries ICD-O morphology too)
         ("http://hl7.org/fhir/sid/icd-10-pcs", None),
         ("http://snomed.info/sct/900000000000207008/version/20240101", "snomed"),
         ("http://www.whocc.no/atc", "atc"),
