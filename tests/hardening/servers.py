@@ -87,6 +87,12 @@ class MisbehavingServer:
         return [s.path for s in self.seen]
 
 
+class _Server(socketserver.ThreadingTCPServer):
+    request_queue_size = 64  # the default 5 drops the SYNs of eight concurrent fetches: 1 s retries
+    daemon_threads = True
+    block_on_close = False
+
+
 @contextmanager
 def misbehaving_server() -> Iterator[MisbehavingServer]:
     state = MisbehavingServer()
@@ -120,9 +126,7 @@ def misbehaving_server() -> Iterator[MisbehavingServer]:
             except OSError:
                 return
 
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    server.block_on_close = False
+    server = _Server(("127.0.0.1", 0), Handler)
     state.base = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
