@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
+from tests.cds_hooks.support import SigningKey, jwks, make_token
 from tests.hardening.bodies import PATIENT_ID, PV, condition, fetching, hook_body
 from tests.hardening.conftest import MakeApp
 from tests.hardening.servers import Exchange, MisbehavingServer, gzip_bomb, searchset
 
 TOKEN = "fhir-access-token-7f3a9c"
+ISSUER = "https://ehr.example.org"
 DEADLINE_MS = 1000
 MARGIN_S = 0.6  # scheduling slack on a loaded 2-core CI machine
 SEARCH = f"/fhir/Condition?patient={PATIENT_ID}"
@@ -217,3 +221,30 @@ def test_a_fhir_server_with_credentials_in_its_url_is_a_400(make_app: MakeApp) -
     issue = issue_of(make_app().post(PV, json=body), 400)
 
     assert issue["expression"] == ["fhirServer"]
+
+
+# --- SSRF: only the fhirServer the issuer allows -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "named",
+    ["{other}/fhir", "{allowed}/fhir/../admin", "{allowed}/fhir-admin", "{allowed}/fhir?x=1"],
+    ids=["another host:port", "dot segments", "longer path", "query"],
+)
+def test_a_fhir_server_the_issuer_does_not_allow_is_never_contacted(
+    make_app: MakeApp, fhir: MisbehavingServer, elsewhere: MisbehavingServer, tmp_path: Path, named: str
+) -> None:
+    key = SigningKey(ec.generate_private_key(ec.SECP384R1()), "ES384", "ssrf")
+    (tmp_path / "jwks.json").write_text(json.dumps(jwks(key)))
+    client = make_app(
+        auth_enabled=True,
+        auth_issuers={ISSUER: {"jwks": str(tmp_path / "jwks.json"), "fhir_servers": [fhir.base + "/fhir"]}},
+    )
+    body = fetching(fhir.base, TOKEN)
+    body["fhirServer"] = named.format(other=elsewhere.base, allowed=fhir.base)
+    token = make_token(key, "http://testserver" + PV, iss=ISSUER)
+
+    response = client.post(PV, json=body, headers={"Authorization": f"Bearer {token}"})
+
+    assert "not allowed for this issuer" in issue_of(response)["diagnostics"]
+    assert fhir.connections == 0 and elsewhere.connections == 0
