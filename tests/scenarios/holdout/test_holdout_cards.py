@@ -4,9 +4,7 @@ The scenario runner checks topics and indicators; this checks the card contract 
 the topic code does not change with the language, every card and suggestion has a uuid, warning and
 critical cards carry override reasons, a delete suggestion names only the request's drafts, and every
 created resource is a valid draft FHIR R4 ServiceRequest/MedicationRequest about the patient, coded
-with LOINC (tests) or RxNorm (drugs). The fall-risk assessment is ordered with SNOMED CT 414191008, which
-rules.md's "coded with RxNorm/LOINC" does not name (LOINC 73830-2 exists): accepted here for services,
-reported to the card owners.
+with LOINC (tests, DXA and the fall-risk assessment 73830-2) or RxNorm (drugs).
 """
 
 from __future__ import annotations
@@ -29,7 +27,7 @@ FILES = sorted([*HERE.glob("*.yaml"), *(HERE / "extended").glob("*.yml")])
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _MODELS: dict[str, Any] = {"ServiceRequest": ServiceRequest, "MedicationRequest": MedicationRequest}
 _CODE_SYSTEMS = {
-    "ServiceRequest": {"http://loinc.org", "http://snomed.info/sct"},
+    "ServiceRequest": {"http://loinc.org"},
     "MedicationRequest": {"http://www.nlm.nih.gov/research/umls/rxnorm"},
 }
 

@@ -247,9 +247,9 @@ class TestFallRiskCard:
         card = render(finding_of(fall_risk_assessment_due, FRAGILE), FRAGILE, NOW, "zh")
         resource = _service_request(card)
         assert resource["code"]["coding"][0] == {
-            "system": "http://snomed.info/sct",
-            "code": "414191008",
-            "display": "Fall risk assessment (procedure)",
+            "system": "http://loinc.org",
+            "code": "73830-2",
+            "display": "Fall risk assessment",
         }
         assert resource["subject"] == {"reference": "Patient/p1"}
 
