@@ -87,7 +87,11 @@ _SEVERITY = {Indicator.CRITICAL: 0, Indicator.WARNING: 1, Indicator.INFO: 2}
 
 
 def draft_resources(call: HookCall) -> list[dict[str, Any]]:
-    """The draft orders the rules look at: the selections at order-select, every draft at order-sign."""
+    """The draft orders the rules look at: the selections at order-select, every draft at order-sign.
+
+    Medication resources that travel in ``draftOrders`` are kept either way: a selected order may
+    name its drug by ``medicationReference`` to one of them.
+    """
     if call.hook == "patient-view":
         return []
     bundle = call.context.get("draftOrders") or {}
@@ -95,7 +99,11 @@ def draft_resources(call: HookCall) -> list[dict[str, Any]]:
     resources = [r for r in entries if isinstance(r, dict)]
     if call.hook == "order-select":
         selected = set(call.context.get("selections") or [])
-        resources = [r for r in resources if f"{r.get('resourceType')}/{r.get('id')}" in selected]
+        resources = [
+            r
+            for r in resources
+            if r.get("resourceType") == "Medication" or f"{r.get('resourceType')}/{r.get('id')}" in selected
+        ]
     return resources
 
 

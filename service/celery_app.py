@@ -14,10 +14,11 @@ from typing import Any
 from celery import Celery
 
 from service.persistence._engine import normalise_url, sqlite_path
-from service.reminders.tasks import DISPATCH_TASK, SCAN_TASK, delivery_time_limit, register
+from service.reminders.tasks import DISPATCH_TASK, PRUNE_AUDIT_TASK, SCAN_TASK, delivery_time_limit, register
 from service.settings import Settings, get_settings
 
 _MIN_VISIBILITY_SECONDS = 3600
+_DAY = 86_400  # the audit trail is pruned daily
 
 
 class BoneHealthCelery(Celery):
@@ -67,6 +68,11 @@ def make_celery(settings: Settings) -> BoneHealthCelery:
                 "task": SCAN_TASK,
                 "schedule": float(settings.scan_interval_seconds),
                 "options": {"expires": float(settings.scan_interval_seconds)},
+            },
+            "prune-audit": {
+                "task": PRUNE_AUDIT_TASK,
+                "schedule": float(_DAY),
+                "options": {"expires": float(_DAY)},
             },
         },
     )

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
 _SQLITE_BUSY_MS = 30_000  # API, worker and beat share one file: wait for the writer instead of failing
+_PG_CONNECT_SECONDS = 3
 
 
 def normalise_url(url: str) -> URL:
@@ -29,7 +30,8 @@ def sqlite_path(url: URL) -> Path | None:
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; creates the SQLite file's folder (``./var`` by default) when needed."""
     parsed = normalise_url(url)
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    # a host that drops packets must not hold /readyz or an audit write for the OS connect timeout
+    kwargs: dict[str, Any] = {"pool_pre_ping": True, "connect_args": {"connect_timeout": _PG_CONNECT_SECONDS}}
     path = sqlite_path(parsed)
     if parsed.get_backend_name() == "sqlite":
         kwargs = {"connect_args": {"timeout": _SQLITE_BUSY_MS / 1000}}

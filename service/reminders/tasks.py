@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.findings import Finding
 from service.persistence import make_engine, session_factory
 from service.persistence.models import utcnow
+from service.persistence.retention import prune_audit
 from service.reminders.delivery import Outcome, deliver_reminder
 from service.reminders.dispatch import dispatch_due
 from service.reminders.recheck import chart_recheck
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 DELIVER_TASK = "bhcds.deliver_reminder"
 DISPATCH_TASK = "bhcds.dispatch_due"
 SCAN_TASK = "bhcds.scan"
+PRUNE_AUDIT_TASK = "bhcds.prune_audit"
 
 Evaluate = Callable[[str, list[dict[str, Any]], datetime], Sequence[Finding]]
 
@@ -101,6 +103,12 @@ def register(app: BoneHealthCelery) -> None:
     @app.task(name=SCAN_TASK, acks_late=False, shared=False)
     def scan() -> int:
         return run_scan(settings)
+
+    @app.task(name=PRUNE_AUDIT_TASK, acks_late=False, shared=False)
+    def prune_audit_rows() -> int:
+        """Keep the hook audit trail for BHCDS_AUDIT_RETENTION_DAYS, no longer."""
+        factory = factory_for(settings.database_url)
+        return prune_audit(factory, utcnow(), settings.audit_retention_days)
 
 
 def delivery_time_limit(settings: Settings) -> int:

@@ -5,7 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from service.celery_app import make_celery
-from service.reminders.tasks import DELIVER_TASK, DISPATCH_TASK, SCAN_TASK, delivery_time_limit
+from service.reminders.tasks import (
+    DELIVER_TASK,
+    DISPATCH_TASK,
+    PRUNE_AUDIT_TASK,
+    SCAN_TASK,
+    delivery_time_limit,
+)
 from service.settings import Settings
 
 
@@ -24,10 +30,11 @@ def test_redis_visibility_timeout_outlasts_any_task_and_retry_wait() -> None:
     assert conf.broker_transport_options["global_keyprefix"] == "site-a:"
 
 
-def test_beat_runs_the_dispatcher_and_the_scan_at_their_intervals() -> None:
+def test_beat_runs_the_dispatcher_and_the_scan_at_their_intervals_and_prunes_the_audit_daily() -> None:
     app = make_celery(Settings(dispatch_interval_seconds=120, scan_interval_seconds=3600))
     schedule = {entry["task"]: entry["schedule"] for entry in app.conf.beat_schedule.values()}
-    assert schedule == {DISPATCH_TASK: 120.0, SCAN_TASK: 3600.0}
+    assert schedule == {DISPATCH_TASK: 120.0, SCAN_TASK: 3600.0, PRUNE_AUDIT_TASK: 86400.0}
+    assert PRUNE_AUDIT_TASK in app.tasks
     assert DELIVER_TASK in app.tasks
 
 
