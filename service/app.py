@@ -6,6 +6,7 @@ reminders (reconciled in the database). Routes are thin; the work is in those la
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -132,33 +133,40 @@ class BoneHealth:
         moment = Moment.VIEW if call.hook == "patient-view" else Moment.ORDER
         evaluation = evaluate_record(record, now, self.settings, moment)
         findings = sorted(evaluation.cards, key=lambda f: _SEVERITY[f.indicator])
-        cards = [render(f, record, now, call.language) for f in findings]
         topics = [f.topic.value for f in findings]
-        await self._remember(call, evaluation.reminders, record.patient.deceased, now)
         latency_ms = (time.perf_counter() - started) * 1000
-        metrics.observe_hook(call.service_id, topics, latency_ms / 1000)
-        await self._audit(call, topics, latency_ms)  # the call's log line is written by cds_hooks
-        return cards
+        # The database work starts on a thread now and runs while the cards are worded.
+        persisted = asyncio.get_running_loop().run_in_executor(
+            None, self._persist, call, evaluation.reminders, record.patient.deceased, now, topics, latency_ms
+        )
+        cards = [render(f, record, now, call.language) for f in findings]
+        await persisted
+        metrics.observe_hook(call.service_id, topics, (time.perf_counter() - started))
+        return cards  # the call's log line is written by cds_hooks
 
-    async def _remember(
-        self, call: HookCall, findings: Sequence[Finding], deceased: bool, now: datetime
+    def _persist(
+        self,
+        call: HookCall,
+        reminders: Sequence[Finding],
+        deceased: bool,
+        now: datetime,
+        topics: list[str],
+        latency_ms: float,
     ) -> None:
-        """Reconcile reminders. A database fault must not cost the clinician the cards: log and count it."""
+        """Reconcile reminders, then write the audit row (a thread; two transactions).
 
-        def work() -> None:
-            with self.sessions.begin() as session:
-                reconcile(session, call.patient_id, findings, deceased=deceased, now=now)
-
+        A database fault must not cost the clinician the cards: each failure is logged and counted,
+        and the next evaluation reconciles again.
+        """
         try:
-            await anyio.to_thread.run_sync(work)
-        except Exception as exc:  # the cards still go out; the next evaluation reconciles again
+            with self.sessions.begin() as session:
+                reconcile(session, call.patient_id, reminders, deceased=deceased, now=now)
+        except Exception as exc:
             metrics.REMINDER_SCHEDULING_FAILURES.inc()
             log.error(
                 "reminder scheduling failed: %s", type(exc).__name__, extra={"service": call.service_id}
             )
-
-    async def _audit(self, call: HookCall, topics: list[str], latency_ms: float) -> None:
-        def work() -> None:
+        try:
             record_audit(
                 self.sessions,
                 secret=self.audit_key,
@@ -170,10 +178,7 @@ class BoneHealth:
                 latency_ms=latency_ms,
                 outcome="ok",
             )
-
-        try:
-            await anyio.to_thread.run_sync(work)
-        except Exception as exc:  # an audit fault is reported, never hidden, but does not fail the hook
+        except Exception as exc:
             metrics.AUDIT_FAILURES.inc()
             log.error("audit write failed: %s", type(exc).__name__, extra={"service": call.service_id})
 
