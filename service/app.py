@@ -38,6 +38,7 @@ from service.persistence import (
     session_factory,
 )
 from service.reminders.api import router as reminders_router
+from service.reminders.metrics import refresh_status_gauge
 from service.reminders.schedule import reconcile
 from service.rules import Moment
 from service.settings import Settings, get_settings
@@ -321,6 +322,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus() -> Response:
+        try:  # reminders by status, counted in the database so every API process reports the truth
+            await anyio.to_thread.run_sync(refresh_status_gauge, bone_health.sessions)
+        except Exception as exc:  # the database is down: serve the other metrics, /readyz says why
+            log.warning("reminder counts not refreshed: %s", type(exc).__name__)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app
