@@ -20,6 +20,7 @@ IssueCode = Literal[
     "processing",
     "too-long",
     "timeout",
+    "transient",
     "exception",
 ]
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from cds_hooks.errors import CdsError
 from cds_hooks.models import FeedbackItem
 from service.persistence._upsert import insert_ignore
 from service.persistence.models import Feedback, utcnow
+
+log = logging.getLogger(__name__)
 
 
 class SqlFeedbackStore:
@@ -20,7 +25,17 @@ class SqlFeedbackStore:
         self._factory = factory
 
     async def save(self, service_id: str, items: Sequence[FeedbackItem]) -> None:
-        await asyncio.to_thread(self.save_sync, service_id, items)
+        """Store the items; a database outage is a 503 the EHR can retry (saving is idempotent)."""
+        try:
+            await asyncio.to_thread(self.save_sync, service_id, items)
+        except OperationalError as exc:
+            log.error("feedback not stored: %s", type(exc).__name__, extra={"service": service_id})
+            raise CdsError(
+                503,
+                "transient",
+                "feedback could not be stored now; send it again",
+                headers={"Retry-After": "30"},
+            ) from None
 
     def save_sync(self, service_id: str, items: Sequence[FeedbackItem]) -> int:
         """Store ``items``; returns how many were new."""

@@ -73,6 +73,16 @@ def bearer(signing: SigningKey, path: str, **claims: Any) -> dict[str, str]:
 
 # --- the database --------------------------------------------------------------------------------
 
+FEEDBACK = {
+    "feedback": [
+        {
+            "card": "9d4e1b2c-0000-4000-8000-000000000001",
+            "outcome": "accepted",
+            "outcomeTimestamp": "2026-11-27T09:00:00Z",
+        }
+    ]
+}
+
 
 @pytest.fixture
 def pg_proxy() -> Iterator[tuple[TcpProxy, str]]:
@@ -102,7 +112,10 @@ def test_readyz_follows_the_database_down_and_back_and_hooks_keep_their_cards(
     with caplog.at_level(logging.INFO):
         down = client.get("/readyz")
         during = client.post("/cds-services/bone-health-order-select", json=hook_body("order-select"))
+        feedback_down = client.post("/cds-services/bone-health-order-select/feedback", json=FEEDBACK)
 
+    assert feedback_down.status_code == 503, feedback_down.text  # retryable, not a 500
+    assert feedback_down.headers["Retry-After"] and feedback_down.json()["resourceType"] == "OperationOutcome"
     assert down.status_code == 503
     assert down.json()["database"].startswith("unavailable") and down.json()["broker"].startswith("ok")
     assert during.status_code == 200
@@ -118,6 +131,7 @@ def test_readyz_follows_the_database_down_and_back_and_hooks_keep_their_cards(
         back = client.get("/readyz")
 
     assert back.status_code == 200, back.text
+    assert client.post("/cds-services/bone-health-order-select/feedback", json=FEEDBACK).status_code == 200
     assert metric(client, "bhcds_dependency_up", dependency="database") == 1
     assert any("database reachable again" in r.getMessage() for r in caplog.records)
 
