@@ -22,9 +22,13 @@ def _serve(args: argparse.Namespace) -> int:
         from service.reminders.runner import start_embedded
 
         stop_workers = start_embedded(settings)
+    # Several worker processes use every core (the hook path is CPU-bound); each builds its own app.
+    app: object = "service.cli:worker_app" if args.workers > 1 else create_app(settings)
     try:
         uvicorn.run(
-            create_app(settings),
+            app,  # type: ignore[arg-type]
+            factory=args.workers > 1,
+            workers=args.workers,
             host=args.host,
             port=args.port,
             log_config=None,
@@ -34,6 +38,15 @@ def _serve(args: argparse.Namespace) -> int:
         if stop_workers is not None:
             stop_workers()
     return 0
+
+
+def worker_app() -> object:
+    """The app of one API worker process when `serve --workers N` runs several (uvicorn's factory)."""
+    from service.app import create_app
+
+    settings = get_settings()
+    _logging.configure(settings.log_level)
+    return create_app(settings)
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -81,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--no-workers", action="store_true", help="API only, even in the embedded mode")
+    serve.add_argument("--workers", type=int, default=1, help="API processes (default 1; use the core count)")
     serve.set_defaults(func=_serve)
 
     worker = sub.add_parser("worker", help="run a Celery worker that delivers reminders")

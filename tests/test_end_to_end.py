@@ -162,7 +162,9 @@ def fhir() -> Iterator[FhirServer]:
     server.close()
 
 
-def _start(tmp_path: Path, env_extra: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+def _start(
+    tmp_path: Path, env_extra: dict[str, str], *extra_args: str
+) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     env = {
         **os.environ,
@@ -171,7 +173,7 @@ def _start(tmp_path: Path, env_extra: dict[str, str]) -> tuple[subprocess.Popen[
     }
     env.pop("BHCDS_BROKER_URL", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--no-workers"],
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--no-workers", *extra_args],
         env=env,
         cwd=Path(__file__).resolve().parents[1],
         stdout=subprocess.DEVNULL,
@@ -276,5 +278,18 @@ def test_with_auth_on_a_signed_request_passes_and_an_unsigned_one_is_refused(
         assert "denosumab-dose-due" in {c["source"]["topic"]["code"] for c in response.json()["cards"]}
         replay = httpx.post(url, json=_patient_view(fhir), headers={"Authorization": f"Bearer {token}"})
         assert replay.status_code == 401, "a replayed jti is refused"
+    finally:
+        _stop(proc)
+
+
+def test_serve_with_two_api_processes_answers_every_hook(tmp_path: Path, fhir: FhirServer) -> None:
+    proc, base = _start(tmp_path, {"BHCDS_AUTH_ENABLED": "false"}, "--workers", "2")
+    try:
+        for _ in range(6):  # spread over both processes
+            response = httpx.post(
+                f"{base}/cds-services/bone-health-patient-view", json=_patient_view(fhir), timeout=10
+            )
+            assert response.status_code == 200, response.text
+            assert "denosumab-dose-due" in {c["source"]["topic"]["code"] for c in response.json()["cards"]}
     finally:
         _stop(proc)
