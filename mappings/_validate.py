@@ -1,13 +1,21 @@
-"""Validation of the resources that map to a concept with the FHIR R4B models (never the R5 default).
+"""Validation of what the rules read, with the FHIR R4B types (never the R5 default).
 
-Only relevant resources come here, so a 700-resource prefetch pays for the few it uses. A resource that
-fails becomes a MappingError naming it and the FHIR path at fault (the app answers 400).
+Only resources that map to a concept come here, and of those only the elements the mappers read are
+validated: each with the R4B type that element has in its resource model, so a malformed element gets
+the same message and FHIR path as a whole-resource validation gives. Elements the rules never read
+(narrative, identifiers, notes, names, dosage...) are not validated: whole-model validation of every
+relevant resource cost more than everything else in a request (docs/performance.md), and a malformed
+note must not hide a patient's cards. Element values repeat across a chart (the same codes, the patient
+reference, a visit's date), so verdicts are cached by the value's exact content (mappings._memo).
+
+A resource that fails becomes a MappingError naming it and the FHIR path at fault (the app answers 400).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.medication import Medication
@@ -15,50 +23,196 @@ from fhir.resources.R4B.medicationadministration import MedicationAdministration
 from fhir.resources.R4B.medicationdispense import MedicationDispense
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.medicationstatement import MedicationStatement
-from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.observation import Observation, ObservationComponent
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.procedure import Procedure
-from pydantic import ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from mappings._errors import MappingError
+from mappings._memo import by_content
 
-_MODELS: dict[str, Any] = {
-    "Condition": Condition,
-    "Medication": Medication,
-    "MedicationAdministration": MedicationAdministration,
-    "MedicationDispense": MedicationDispense,
-    "MedicationRequest": MedicationRequest,
-    "MedicationStatement": MedicationStatement,
-    "Observation": Observation,
-    "Patient": Patient,
-    "Procedure": Procedure,
+# What the mappers read of each type besides resourceType (JSON names). Each is validated when present,
+# and R4B's required elements among them must be present. intent is not read, but R4 requires it of
+# every order: without one, a MedicationRequest is not an order.
+_READ: dict[str, tuple[type[BaseModel], str]] = {
+    "Patient": (Patient, "id gender birthDate deceasedBoolean deceasedDateTime"),
+    "Condition": (
+        Condition,
+        "id code subject clinicalStatus verificationStatus onsetDateTime onsetPeriod recordedDate",
+    ),
+    "Observation": (
+        Observation,
+        "id status code subject effectiveDateTime effectivePeriod effectiveInstant issued valueQuantity component",
+    ),
+    "Procedure": (Procedure, "id status code subject performedDateTime performedPeriod"),
+    "Medication": (Medication, "id code"),
+    "MedicationRequest": (
+        MedicationRequest,
+        "id status intent subject medicationCodeableConcept medicationReference authoredOn",
+    ),
+    "MedicationAdministration": (
+        MedicationAdministration,
+        "id status subject medicationCodeableConcept medicationReference effectiveDateTime effectivePeriod",
+    ),
+    "MedicationStatement": (
+        MedicationStatement,
+        "id status subject medicationCodeableConcept medicationReference effectiveDateTime effectivePeriod "
+        "dateAsserted",
+    ),
+    "MedicationDispense": (
+        MedicationDispense,
+        "id status subject medicationCodeableConcept medicationReference whenHandedOver",
+    ),
+}
+# A modifier extension can change the meaning of the elements the rules read, so extensions stay
+# validated (cached by content; absent from most resources). This also keeps a resource with extensions
+# nested hundreds deep a 400 (the R4B models recurse once per level), as before.
+_EXTENSIONS = "extension modifierExtension"
+# R4 makes the subject required; EHR searches in the patient compartment sometimes leave it out, and
+# such resources are the patient's (the caller already dropped those about someone else).
+_OPTIONAL_SUBJECT = frozenset({"subject"})
+_CACHE_SIZE = 8192  # distinct element values; keys are a few hundred bytes each
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """How to validate one resource type (or a backbone element such as Observation.component)."""
+
+    name: str  # "Observation", "Observation.component"
+    elements: tuple[str, ...]  # validated one by one when present (JSON names)
+    required: tuple[str, ...]  # R4B cardinality 1..n among the elements read: the key must be there
+    valued: tuple[str, ...]  # required primitives among them: a value (or its "_x" extension) too
+    choices: tuple[tuple[str, frozenset[str], bool], ...]  # (name, every R4B member, required) of a [x]
+    parts: dict[str, _Shape] = field(default_factory=dict)  # lists of backbone elements, read one by one
+
+
+def _shape(name: str, model: type[BaseModel], read: str, parts: dict[str, _Shape] | None = None) -> _Shape:
+    """The shape of ``model`` restricted to the ``read`` elements, with R4B's cardinalities and choices."""
+    fields = {info.alias or key: info for key, info in model.model_fields.items()}
+    elements = tuple(read.split())
+    wanted = [e for e in elements if e not in _OPTIONAL_SUBJECT]
+    required = tuple(e for e in wanted if fields[e].is_required())
+    valued = tuple(e for e in wanted if (fields[e].json_schema_extra or {}).get("element_required"))  # type: ignore[union-attr]
+    groups: dict[str, list[str]] = {}
+    required_groups: set[str] = set()
+    for key, info in fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        if "one_of_many" in extra:
+            groups.setdefault(str(extra["one_of_many"]), []).append(key)
+            if extra.get("one_of_many_required") is True:
+                required_groups.add(str(extra["one_of_many"]))
+    choices = tuple(
+        (group, frozenset(members), group in required_groups)
+        for group, members in sorted(groups.items())
+        if any(member in elements for member in members)
+    )
+    parts = parts or {}
+    for element in elements:
+        if element not in parts:
+            _ADAPTERS[f"{name}.{element}"] = TypeAdapter(cast(Any, fields[element].annotation))
+    return _Shape(name, elements, required, valued, choices, parts)
+
+
+_ADAPTERS: dict[str, TypeAdapter[Any]] = {}  # "Observation.valueQuantity" -> the R4B type of that element
+_COMPONENT = _shape("Observation.component", ObservationComponent, "code valueQuantity")
+_SHAPES: dict[str, _Shape] = {
+    rtype: _shape(
+        rtype, model, f"{read} {_EXTENSIONS}", {"component": _COMPONENT} if rtype == "Observation" else None
+    )
+    for rtype, (model, read) in _READ.items()
 }
 
-
-# R4 makes the subject required here; EHR searches in the patient compartment sometimes leave it out,
-# and such resources are the patient's (the caller already dropped those about someone else).
-_SUBJECT_REQUIRED = frozenset(
-    {"Condition", "MedicationRequest", "MedicationAdministration", "MedicationStatement", "Procedure"}
-)
+_Problem = tuple[tuple[int | str, ...], str]  # (path inside the element, message)
 
 
 def validate(resource: Mapping[str, Any], label: str) -> None:
-    """Raise MappingError unless ``resource`` is a valid R4B resource of a type we read."""
+    """Raise MappingError unless what the rules read of ``resource`` is valid R4B."""
     rtype = str(resource.get("resourceType"))
-    model = _MODELS.get(rtype)
-    if model is None:
+    shape = _SHAPES.get(rtype)
+    if shape is None:
         raise MappingError(label, rtype, "not a resource type the rules read")
-    data = dict(resource)
-    if rtype in _SUBJECT_REQUIRED and "subject" not in data:
-        data["subject"] = {"reference": "Patient/subject-absent"}
+    problem = _check(shape, resource)
+    reference = _reference(resource)
+    if problem is None and isinstance(reference, str) and reference.startswith("#"):
+        problem = _check_contained(resource, reference[1:])
+    if problem is not None:
+        loc, message = problem
+        raise MappingError(label, _path(rtype, loc), message)
+
+
+def _check(shape: _Shape, data: Mapping[str, Any]) -> _Problem | None:
+    """The first problem among the elements ``shape`` reads of ``data``, or None."""
+    for element in shape.required:
+        if element not in data:
+            return (element,), "required"
+    for element in shape.valued:
+        if data.get(element) is None and f"_{element}" not in data:  # "_status": a primitive's extension
+            return (element,), "required"
+    for group, members, required in shape.choices:
+        present = sorted(m for m in members.intersection(data) if data[m] is not None)
+        if len(present) > 1:
+            return (f"{group}[x]",), f"only one of {', '.join(present)} is allowed"
+        if required and not present:
+            return (f"{group}[x]",), "required"
+    for element in shape.elements:
+        value = data.get(element)
+        if value is None:
+            continue
+        if isinstance(value, list) and any(item is None for item in value):
+            return (element,), f"None is not allowed as an element of {element}"
+        if element in shape.parts:
+            problem = _check_list(shape.parts[element], value)
+        else:
+            problem = _element_problem(value, f"{shape.name}.{element}")
+        if problem is not None:
+            return (element, *problem[0]), problem[1]
+    return None
+
+
+def _check_list(shape: _Shape, value: object) -> _Problem | None:
+    """A list of backbone elements (Observation.component), each checked element by element."""
+    if not isinstance(value, list):
+        return (), "Input should be a valid list"
+    for i, item in enumerate(value):
+        if not isinstance(item, Mapping):
+            return (i,), "Input should be an object"
+        problem = _check(shape, item)
+        if problem is not None:
+            return (i, *problem[0]), problem[1]
+    return None
+
+
+def _check_contained(resource: Mapping[str, Any], target: str) -> _Problem | None:
+    """The contained Medication that medicationReference "#id" points to is read: validate it too."""
+    contained = resource.get("contained")
+    for i, item in enumerate(contained if isinstance(contained, list) else []):
+        if (
+            isinstance(item, Mapping)
+            and item.get("id") == target
+            and item.get("resourceType") == "Medication"
+        ):
+            problem = _check(_SHAPES["Medication"], item)
+            if problem is not None:
+                return ("contained", i, *problem[0]), problem[1]
+    return None
+
+
+def _reference(resource: Mapping[str, Any]) -> object:
+    reference = resource.get("medicationReference")
+    return reference.get("reference") if isinstance(reference, Mapping) else None
+
+
+@by_content(maxsize=_CACHE_SIZE)
+def _element_problem(value: object, element: str) -> _Problem | None:
+    """The first R4B validation problem of one element's value ("Observation.valueQuantity"), or None."""
     try:
-        model.model_validate(data)
+        _ADAPTERS[element].validate_python(value)
     except ValidationError as exc:
         errors = exc.errors()
-        loc = errors[0]["loc"] if errors else ()
-        raise MappingError(label, _path(rtype, loc), errors[0]["msg"] if errors else "") from exc
+        return (errors[0]["loc"], errors[0]["msg"]) if errors else ((), str(exc))
     except (TypeError, ValueError, AttributeError, KeyError) as exc:  # model code on odd input shapes
-        raise MappingError(label, rtype, type(exc).__name__) from exc
+        return (), type(exc).__name__
+    return None
 
 
 def _path(rtype: str, loc: tuple[int | str, ...]) -> str:
