@@ -18,14 +18,14 @@ import anyio
 from fastapi import Depends, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 
 import cds_hooks
 from cds_hooks.errors import OPERATION_OUTCOME_SCHEMA, invalid
-from cds_hooks.models import Card, ServiceDefinition
+from cds_hooks.models import Card
 from cds_hooks.service import CdsService, HookCall
 from mappings import MappingError, build_record
 from service import metrics
+from service._readiness import Readiness
 from service.cards import render
 from service.evaluation import evaluate_record
 from service.findings import Finding, Indicator
@@ -41,72 +41,14 @@ from service.reminders.api import router as reminders_router
 from service.reminders.metrics import refresh_status_gauge
 from service.reminders.schedule import reconcile
 from service.rules import Moment
+from service.services import SERVICES, draft_resources
 from service.settings import Settings, get_settings
 
 log = logging.getLogger("bone_health_cds.hooks")
 
 Clock = Callable[[], datetime]
 
-# What the rules read, in the query subset the spec allows (patient-scoped type searches).
-PREFETCH: dict[str, str] = {
-    "patient": "Patient/{{context.patientId}}",
-    "conditions": "Condition?patient={{context.patientId}}",
-    "observations": "Observation?patient={{context.patientId}}",
-    "medicationRequests": "MedicationRequest?patient={{context.patientId}}",
-    "medicationStatements": "MedicationStatement?patient={{context.patientId}}",
-    "medicationAdministrations": "MedicationAdministration?patient={{context.patientId}}",
-    "medicationDispenses": "MedicationDispense?patient={{context.patientId}}",
-    "procedures": "Procedure?patient={{context.patientId}}",
-}
-
-SERVICES: tuple[ServiceDefinition, ...] = (
-    ServiceDefinition(
-        hook="patient-view",
-        id="bone-health-patient-view",
-        title="Bone health review",
-        description="Overdue osteoporosis-therapy monitoring, denosumab doses and sequencing, and bone "
-        "fracture-risk findings in type 2 diabetes and obesity.",
-        prefetch=PREFETCH,
-    ),
-    ServiceDefinition(
-        hook="order-select",
-        id="bone-health-order-select",
-        title="Bone safety of a selected order",
-        description="Checks a selected medication order against the patient's bone health: "
-        "thiazolidinediones in osteoporosis, bisphosphonates with poor kidney function, and more.",
-        prefetch=PREFETCH,
-    ),
-    ServiceDefinition(
-        hook="order-sign",
-        id="bone-health-order-sign",
-        title="Bone safety of orders being signed",
-        description="Checks every draft medication order against the patient's bone health before signing.",
-        prefetch=PREFETCH,
-    ),
-)
-
 _SEVERITY = {Indicator.CRITICAL: 0, Indicator.WARNING: 1, Indicator.INFO: 2}
-
-
-def draft_resources(call: HookCall) -> list[dict[str, Any]]:
-    """The draft orders the rules look at: the selections at order-select, every draft at order-sign.
-
-    Medication resources that travel in ``draftOrders`` are kept either way: a selected order may
-    name its drug by ``medicationReference`` to one of them.
-    """
-    if call.hook == "patient-view":
-        return []
-    bundle = call.context.get("draftOrders") or {}
-    entries = [e.get("resource") for e in bundle.get("entry", []) if isinstance(e, dict)]
-    resources = [r for r in entries if isinstance(r, dict)]
-    if call.hook == "order-select":
-        selected = set(call.context.get("selections") or [])
-        resources = [
-            r
-            for r in resources
-            if r.get("resourceType") == "Medication" or f"{r.get('resourceType')}/{r.get('id')}" in selected
-        ]
-    return resources
 
 
 class BoneHealth:
@@ -119,7 +61,7 @@ class BoneHealth:
         self.engine = make_engine(settings.database_url)
         self.sessions = session_factory(self.engine)
         self.audit_key = audit_secret(settings.audit_hmac_secret)
-        self._up: dict[str, bool] = {}  # last /readyz state of each dependency
+        self.readiness = Readiness(self.engine, settings)
 
     async def handle(self, call: HookCall) -> Sequence[Card]:
         started = time.perf_counter()
@@ -183,36 +125,6 @@ class BoneHealth:
             metrics.AUDIT_FAILURES.inc()
             log.error("audit write failed: %s", type(exc).__name__, extra={"service": call.service_id})
 
-    def ready(self) -> dict[str, str]:
-        """Database and broker reachability, for /readyz; a change either way is logged and gauged."""
-        status: dict[str, str] = {}
-        try:
-            with self.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            status["database"] = "ok"
-        except Exception as exc:  # any driver error means "not ready"; the type says which
-            status["database"] = f"unavailable: {type(exc).__name__}"
-        status["broker"] = _broker_status(self.settings)
-        for dependency, state in status.items():
-            self._note(dependency, state.startswith("ok"), state)
-        return status
-
-    def _note(self, dependency: str, up: bool, state: str) -> None:
-        metrics.DEPENDENCY_UP.labels(dependency=dependency).set(1 if up else 0)
-        if self._up.get(dependency, True) and not up:
-            consequence = _WITHOUT.get(dependency, "")
-            log.error("%s unavailable (%s)%s", dependency, state.removeprefix("unavailable: "), consequence)
-        elif not self._up.get(dependency, True) and up:
-            log.warning("%s reachable again", dependency)
-        self._up[dependency] = up
-
-
-_WITHOUT = {
-    "database": ": hooks still answer with cards; reminders and audit rows are not written",
-    "broker": ": hooks still answer with cards and reminders are scheduled in the database; "
-    "none is delivered until it is back, and JWT replay checks are per process",
-}
-
 
 class _Metrics:
     """The protocol's events as Prometheus metrics (cds_hooks.Observer)."""
@@ -224,19 +136,6 @@ class _Metrics:
 
     def replay_cache_fallback(self) -> None:
         metrics.REPLAY_CACHE_FALLBACKS.inc()
-
-
-def _broker_status(settings: Settings) -> str:
-    if settings.broker_url is None:
-        return "ok (embedded)"
-    try:
-        from kombu import Connection
-
-        with Connection(settings.broker_url, connect_timeout=1) as conn:
-            conn.ensure_connection(max_retries=1, interval_start=0, timeout=1)  # a probe must not wait 2 s
-        return "ok"
-    except Exception as exc:
-        return f"unavailable: {type(exc).__name__}"
 
 
 _REMINDER_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -314,7 +213,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
-        status = await anyio.to_thread.run_sync(bone_health.ready)
+        status = await anyio.to_thread.run_sync(bone_health.readiness.check)
         ok = all(v.startswith("ok") for v in status.values())
         return JSONResponse(
             {"status": "ok" if ok else "unavailable", **status}, status_code=200 if ok else 503

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 
 from cds_hooks.service import HookCall
-from service.app import draft_resources
+from service.services import draft_resources
 from tests.conftest import REPO
 from tests.scenarios._scenario import load
 
