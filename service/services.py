@@ -19,6 +19,11 @@ PREFETCH: dict[str, str] = {
     "procedures": "Procedure?patient={{context.patientId}}",
 }
 
+#: resourceType → the prefetch key whose query returns it (for clients building prefetch by hand)
+PREFETCH_KEY_BY_TYPE: dict[str, str] = {
+    query.split("?")[0].split("/")[0]: key for key, query in PREFETCH.items()
+}
+
 SERVICES: tuple[ServiceDefinition, ...] = (
     ServiceDefinition(
         hook="patient-view",

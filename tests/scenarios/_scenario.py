@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from service.services import PREFETCH_KEY_BY_TYPE
+
 PATIENT_ID = "p1"
 _RELATIVE = re.compile(r"^now(?:([+-])(\d+)d)?$")
 _LISTS = {
@@ -19,16 +21,7 @@ _LISTS = {
     "procedures": "Procedure",
     "medications": "MedicationRequest",
 }
-_PREFETCH_KEY = {
-    "Patient": "patient",
-    "Condition": "conditions",
-    "Observation": "observations",
-    "MedicationRequest": "medicationRequests",
-    "MedicationStatement": "medicationStatements",
-    "MedicationAdministration": "medicationAdministrations",
-    "MedicationDispense": "medicationDispenses",
-    "Procedure": "procedures",
-}
+_PREFETCH_KEY = PREFETCH_KEY_BY_TYPE
 _DEFAULT_STATUS = {
     "Observation": "final",
     "Procedure": "completed",
