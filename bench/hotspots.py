@@ -1,18 +1,22 @@
 """Where a hook request's time goes: a stage breakdown and a cProfile of the real app.
 
-    python bench/hotspots.py [--request heavy|typical|synthea] [--iterations N] [--top N] [--pstats PATH]
+    python bench/hotspots.py [--request heavy|typical|synthea|chart-1000|chart-10000] [--iterations N]
+                             [--top N] [--pstats PATH] [--first-sight]
     python bench/hotspots.py --what-if [--iterations N]
 
 1. Stages, timed without a profiler: the steps the hook route takes (JSON parse and protocol
-   validation, prefetch resolution, mapping to a PatientRecord (and the FHIR model validation inside
+   validation, prefetch resolution, mapping to a PatientRecord (and the FHIR validation inside
    it), rules, card rendering, card serialisation, the reminder and audit writes), each called the
    way ``cds_hooks.router`` and ``service.app`` call it, beside the whole request through the ASGI app.
    What the stages do not cover is the framework (routing, middleware, threads, metrics, logging).
 2. cProfile of whole requests through the ASGI app: the functions with the most own time, and the
    cumulative time of the project's functions. Work done in worker threads (the database writes) is
    not in the profile; the stage table has it.
-3. ``--what-if``: typical and heavy again with the FHIR model validation skipped, the reminder and
+3. ``--what-if``: typical and heavy again with the FHIR validation skipped, the reminder and
    audit writes skipped, and both: upper bounds of what the two big levers can buy.
+
+``--first-sight`` clears the mapping's memos (mappings._memo) before every timed call of 1 and 2: the
+cost of a chart the process has not seen, where the default repeats one request and finds them warm.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from cds_hooks._fhir_client import NoFhirServer
 from cds_hooks._request import parse_hook_request
 from cds_hooks.router import cards_json
 from mappings import build_record
+from mappings._memo import clear_caches
 from service.app import SERVICES, BoneHealth, draft_resources
 from service.cards import render
 from service.evaluation import evaluate_record
@@ -59,6 +64,8 @@ _REQUESTS: dict[str, Callable[[], BenchRequest]] = {
     "heavy": lambda: heavy(NOW),
     "typical": lambda: typical(NOW),
     "synthea": lambda: synthea(NOW),
+    "chart-1000": lambda: heavy(NOW, 1_000, name="chart of 1,000"),
+    "chart-10000": lambda: heavy(NOW, 10_000, name="chart of 10,000"),
 }
 _OURS = ("/cds_hooks/", "/mappings/", "/service/")
 
@@ -80,7 +87,7 @@ def _validate_replaced(replacement: Callable[[Any, str], None]) -> Iterator[None
 
 
 class _ValidationClock:
-    """Counts and times mappings' FHIR model validation."""
+    """Counts and times mappings' FHIR validation (mappings._validate.validate)."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
@@ -103,21 +110,20 @@ class _ValidationClock:
 
 
 def _no_validation(_resource: Any, _label: str) -> None:
-    """Stands in for mappings' validate: what mapping costs without FHIR model validation."""
+    """Stands in for mappings' validate: what mapping costs without FHIR validation."""
 
 
-async def _no_writes(*_args: Any, **_kwargs: Any) -> None:
-    """Stands in for BoneHealth._remember and ._audit: what a request costs without its writes."""
+def _no_writes(*_args: Any, **_kwargs: Any) -> None:
+    """Stands in for BoneHealth._persist (reminders, then audit, on a thread): a request without writes."""
 
 
 @contextmanager
 def _writes_skipped(bone: BoneHealth) -> Iterator[None]:
-    bone._remember = _no_writes  # type: ignore[method-assign]
-    bone._audit = _no_writes  # type: ignore[method-assign]
+    bone._persist = _no_writes  # type: ignore[method-assign]
     try:
         yield
     finally:
-        del bone._remember, bone._audit  # the class's methods again
+        del bone._persist  # the class's method again
 
 
 async def stages(bone: BoneHealth, request: BenchRequest) -> dict[str, float]:
@@ -181,7 +187,13 @@ async def _timed(call: Callable[[], Awaitable[Any]]) -> float:
     return time.perf_counter() - start
 
 
-async def breakdown(client: AsgiClient, bone: BoneHealth, request: BenchRequest, iterations: int) -> str:
+def _nothing() -> None:
+    """Before each call when the memos stay warm."""
+
+
+async def breakdown(
+    client: AsgiClient, bone: BoneHealth, request: BenchRequest, iterations: int, before: Callable[[], None]
+) -> str:
     path = f"/cds-services/{request.service}"
     for _ in range(5):  # warm up
         await client.post(path, request.body)
@@ -192,11 +204,13 @@ async def breakdown(client: AsgiClient, bone: BoneHealth, request: BenchRequest,
     validation = _ValidationClock()
     validation_share: list[float] = []
     for _ in range(iterations):
+        before()
         whole.append(await _timed(lambda: client.post(path, request.body)))
         start = time.perf_counter()
         orjson.loads(request.body)
         floor.append(time.perf_counter() - start)
         before_s, before_n = validation.seconds, validation.calls
+        before()
         with validation.installed():
             times = await stages(bone, request)
         validation_share.append(validation.seconds - before_s)
@@ -212,7 +226,7 @@ async def breakdown(client: AsgiClient, bone: BoneHealth, request: BenchRequest,
     validation_ms = statistics.median(validation_share) * ms
     rows.insert(
         3,
-        f"| … of which FHIR model validation ({validated} resources) | {validation_ms:.2f} | {100 * validation_ms / ms / total:.0f} % |",
+        f"| … of which FHIR validation ({validated} resources) | {validation_ms:.2f} | {100 * validation_ms / ms / total:.0f} % |",
     )
     # the stages are timed apart from the whole request, so with few iterations the rest can come out
     # slightly negative: that is noise, shown as 0
@@ -230,13 +244,16 @@ async def breakdown(client: AsgiClient, bone: BoneHealth, request: BenchRequest,
     return "\n".join(head + rows)
 
 
-async def profile(client: AsgiClient, request: BenchRequest, iterations: int) -> cProfile.Profile:
+async def profile(
+    client: AsgiClient, request: BenchRequest, iterations: int, before: Callable[[], None]
+) -> cProfile.Profile:
     path = f"/cds-services/{request.service}"
     profiler = cProfile.Profile()
-    profiler.enable()
     for _ in range(iterations):
+        before()
+        profiler.enable()
         await client.post(path, request.body)
-    profiler.disable()
+        profiler.disable()
     return profiler
 
 
@@ -300,7 +317,7 @@ async def what_if(client: AsgiClient, bone: BoneHealth, iterations: int) -> str:
     requests = (typical(NOW), heavy(NOW))
     variants = (
         ("as is", False, False),
-        ("FHIR model validation skipped", True, False),
+        ("FHIR validation skipped", True, False),
         ("reminder + audit writes skipped", False, True),
         ("both skipped", True, True),
     )
@@ -327,8 +344,9 @@ async def run(args: argparse.Namespace, workdir: Path) -> str:
         if args.what_if:
             return await what_if(client, bone, args.iterations)
         request = _REQUESTS[args.request]()
-        table = await breakdown(client, bone, request, args.iterations)
-        profiler = await profile(client, request, args.iterations)
+        before = clear_caches if args.first_sight else _nothing
+        table = await breakdown(client, bone, request, args.iterations, before)
+        profiler = await profile(client, request, args.iterations, before)
     if args.pstats:
         profiler.dump_stats(args.pstats)
     return table + "\n\n" + hot_spots(profiler, args.iterations, args.top)
@@ -342,6 +360,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pstats", type=Path, help="also dump the raw profile (for snakeviz, pstats)")
     parser.add_argument(
         "--what-if", action="store_true", help="typical and heavy without validation / writes"
+    )
+    parser.add_argument(
+        "--first-sight", action="store_true", help="clear the mapping's memos before every timed call"
     )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bhcds-hotspots-") as workdir:

@@ -20,6 +20,7 @@ from mappings._fhir import (
     concept_text,
     reference_target,
 )
+from mappings._memo import by_content
 from mappings._terminology import NameIndex, Terminology
 
 TERMINOLOGY = Terminology()
@@ -37,8 +38,12 @@ class Recognised:
     coding: CodingView | None
 
 
+@by_content(maxsize=4096)
 def recognise(concept: object, allowed: frozenset[str], names: NameIndex) -> Recognised:
-    """Codes first; the names in text/display only when no Coding is recognised."""
+    """Codes first; the names in text/display only when no Coding is recognised.
+
+    Memoised by the concept's content: a chart repeats the same few dozen concepts visit after visit.
+    """
     found: set[str] = set()
     first: CodingView | None = None
     for coding in codings(concept):
@@ -58,6 +63,7 @@ class Context:
     patient_id: str
     by_reference: dict[str, Resource] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    _about: dict[str, bool] = field(default_factory=dict, init=False, repr=False)  # reference -> answer
 
     def index(self, resource: Resource, full_url: str | None) -> None:
         rtype, rid = as_str(resource.get("resourceType")), as_str(resource.get("id"))
@@ -78,12 +84,21 @@ class Context:
         return found
 
     def about_patient(self, resource: Resource) -> bool:
-        """False only when subject/patient clearly names someone else (another Patient or a Group)."""
+        """False only when subject/patient clearly names someone else (another Patient or a Group).
+
+        Answered once per reference: every resource of a chart names the same subject.
+        """
         ref_field = resource.get("subject", resource.get("patient"))
         ref = as_str(as_dict(ref_field).get("reference"))
         if not ref or ref.startswith("#"):
             return True
-        target = self.resolve(ref_field)
+        known = self._about.get(ref)
+        if known is None:
+            known = self._about[ref] = self._names_the_patient(ref)
+        return known
+
+    def _names_the_patient(self, ref: str) -> bool:
+        target = self.resolve({"reference": ref})
         if target is not None:
             return target.get("resourceType") == "Patient" and target.get("id") == self.patient_id
         rtype, rid = reference_target(ref)

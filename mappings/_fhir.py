@@ -24,6 +24,12 @@ class CodingView:
 
 
 def as_dict(value: object) -> Mapping[str, Any]:
+    """``value`` if it is a JSON object, else an empty one.
+
+    orjson only makes plain dicts: test for those first, as the Mapping ABC check costs far more.
+    """
+    if type(value) is dict:
+        return value
     return value if isinstance(value, Mapping) else {}
 
 
@@ -111,7 +117,7 @@ def flatten(resources: Iterable[object]) -> Iterator[tuple[Resource, str | None]
 
 
 def _flatten(item: object, full_url: str | None) -> Iterator[tuple[Resource, str | None]]:
-    if not isinstance(item, Mapping):
+    if type(item) is not dict and not isinstance(item, Mapping):
         return
     if item.get("resourceType") == "Bundle":
         for entry in as_list(item.get("entry")):

@@ -18,6 +18,7 @@ from mappings._concepts import DRUG_CONCEPTS, DRUGS, ONCOLOGY
 from mappings._context import DRUG_NAMES, TERMINOLOGY, Context, medication_concept, recognise
 from mappings._errors import MappingError
 from mappings._fhir import Resource, as_dict, as_str, codings, concept_text, first_time, parse_datetime
+from mappings._memo import by_content
 from mappings._terminology import normalise_text
 from mappings._validate import validate
 from service.domain import Coding, DrugClass, ExposureKind, MedicationExposure
@@ -64,8 +65,12 @@ def kind_of(resource: Resource) -> ExposureKind | None:
     return _KINDS.get(rtype) if isinstance(rtype, str) else None
 
 
+@by_content(maxsize=2048)
 def classify(concept: object) -> Drug | None:
-    """The classes of a medication CodeableConcept; None when it is not ours or is an oncology regimen."""
+    """The classes of a medication CodeableConcept; None when it is not ours or is an oncology regimen.
+
+    Memoised by the concept's content: a chart renews the same dozen drugs at every visit.
+    """
     found = recognise(concept, DRUG_CONCEPTS, DRUG_NAMES)
     if not found.concepts:
         return None

@@ -17,6 +17,7 @@ from functools import lru_cache, wraps
 from typing import Any, TypeVar, cast
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+_CLEARS: list[Callable[[], None]] = []  # cache_clear of every memo, for clear_caches()
 
 
 def by_content(maxsize: int) -> Callable[[_F], _F]:
@@ -44,6 +45,13 @@ def by_content(maxsize: int) -> Callable[[_F], _F]:
 
         memoised.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
         memoised.cache_info = cached.cache_info  # type: ignore[attr-defined]
+        _CLEARS.append(cached.cache_clear)
         return cast(_F, memoised)
 
     return decorate
+
+
+def clear_caches() -> None:
+    """Forget every memoised result: the benchmark's "first sight of a chart", and tests."""
+    for clear in _CLEARS:
+        clear()

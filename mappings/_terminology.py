@@ -83,7 +83,7 @@ def _contains(term: str, inner: str) -> bool:
     return re.search(r"(?<![a-z0-9])" + re.escape(inner) + r"(?![a-z0-9])", term) is not None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # eq=False: hashed by identity, so memos can key on it
 class NameIndex:
     """Finds concept names in free text: whole words for Latin script, substrings for Chinese."""
 

@@ -6,7 +6,8 @@ the same message and FHIR path as a whole-resource validation gives. Elements th
 (narrative, identifiers, notes, names, dosage...) are not validated: whole-model validation of every
 relevant resource cost more than everything else in a request (docs/performance.md), and a malformed
 note must not hide a patient's cards. Element values repeat across a chart (the same codes, the patient
-reference, a visit's date), so verdicts are cached by the value's exact content (mappings._memo).
+reference, a visit's date), and whole resources repeat across the calls of one encounter, so verdicts
+on both are cached by exact content (mappings._memo).
 
 A resource that fails becomes a MappingError naming it and the FHIR path at fault (the app answers 400).
 """
@@ -72,6 +73,7 @@ _EXTENSIONS = "extension modifierExtension"
 # such resources are the patient's (the caller already dropped those about someone else).
 _OPTIONAL_SUBJECT = frozenset({"subject"})
 _CACHE_SIZE = 8192  # distinct element values; keys are a few hundred bytes each
+_RESOURCE_CACHE_SIZE = 4096  # distinct relevant resources; keys are about a kilobyte each
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,16 +130,23 @@ _Problem = tuple[tuple[int | str, ...], str]  # (path inside the element, messag
 def validate(resource: Mapping[str, Any], label: str) -> None:
     """Raise MappingError unless what the rules read of ``resource`` is valid R4B."""
     rtype = str(resource.get("resourceType"))
-    shape = _SHAPES.get(rtype)
-    if shape is None:
+    if rtype not in _SHAPES:
         raise MappingError(label, rtype, "not a resource type the rules read")
-    problem = _check(shape, resource)
-    reference = _reference(resource)
-    if problem is None and isinstance(reference, str) and reference.startswith("#"):
-        problem = _check_contained(resource, reference[1:])
+    problem = _resource_problem(resource, rtype)
     if problem is not None:
         loc, message = problem
         raise MappingError(label, _path(rtype, loc), message)
+
+
+@by_content(maxsize=_RESOURCE_CACHE_SIZE)
+def _resource_problem(resource: Mapping[str, Any], rtype: str) -> _Problem | None:
+    """The first problem of one resource, memoised whole: an EHR sends the same chart again at
+    patient-view, at each order-select while an order is typed, and at order-sign."""
+    problem = _check(_SHAPES[rtype], resource)
+    reference = _reference(resource)
+    if problem is None and isinstance(reference, str) and reference.startswith("#"):
+        problem = _check_contained(resource, reference[1:])
+    return problem
 
 
 def _check(shape: _Shape, data: Mapping[str, Any]) -> _Problem | None:

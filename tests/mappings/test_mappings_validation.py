@@ -236,3 +236,18 @@ def test_a_malformed_value_is_refused_every_time() -> None:
     bad = calcium(effectiveDateTime="2024-02-30")
     for _ in range(3):
         assert error_of(copy.deepcopy(bad)).field == "Observation.effectiveDateTime"
+
+
+def test_a_resource_sent_again_is_judged_again_under_its_new_name() -> None:
+    bad = calcium(effectiveDateTime="2024-02-30")
+    del bad["id"]
+    assert error_of(copy.deepcopy(bad)).resource == "Observation[0]"
+    fine = calcium()
+    assert error_of(fine, copy.deepcopy(bad)).resource == "Observation[1]"  # the same verdict, its own label
+
+
+def test_a_resource_changed_in_one_read_element_is_validated_afresh() -> None:
+    resource = calcium()
+    assert build_record(PID, [resource]).measurements
+    resource["valueQuantity"] = {"value": "2.3.1", "unit": "mmol/L"}
+    assert error_of(resource).field == "Observation.valueQuantity.value"
