@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.persistence.models import Reminder, ReminderStatus, utcnow
 from service.reminders._fhir_task import if_none_exist, task_resource
 from service.reminders.metrics import DELIVERY_RETRIES, DELIVERY_SECONDS
-from service.reminders.scan import ScanError
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -81,9 +80,6 @@ def deliver_reminder(
     if still_due is not None:
         try:
             due = still_due(reminder)
-        except (httpx.HTTPError, ScanError) as error:
-            failure = DeliveryError(f"chart re-read failed: {error}", transient=True)
-            return _failed_attempt(factory, reminder, settings, failure, started)
         except Exception as error:  # a fault in evaluation: recorded on the row, retried, then failed
             log.exception("reminder %s: chart re-evaluation raised %s", reminder.id, type(error).__name__)
             failure = DeliveryError(f"chart re-evaluation failed: {type(error).__name__}", transient=True)

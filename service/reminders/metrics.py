@@ -20,6 +20,9 @@ DELIVERY_SECONDS = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 DELIVERY_RETRIES = Counter("bhcds_reminder_delivery_retries", "Delivery attempts that will be retried")
+CHART_REREAD_FAILURES = Counter(
+    "bhcds_reminder_chart_reread_failures", "Deliveries whose chart could not be re-read (sent as scheduled)"
+)
 DISPATCHED = Counter("bhcds_reminders_dispatched", "Reminders handed to a worker", ["kind"])
 
 

@@ -57,9 +57,8 @@ def test_reminder_still_given_by_the_chart_is_sent(factory: sessionmaker[Session
         ({"resourceType": "Patient", "id": "p1"}, []),  # the dose was given
         ({"resourceType": "Patient", "id": "p1"}, [finding(due=DUE + timedelta(days=183))]),  # next one
         ({"resourceType": "Patient", "id": "p1", "deceasedDateTime": "2026-11-01"}, [finding(due=DUE)]),
-        (None, [finding(due=DUE)]),  # the server no longer has the patient
     ],
-    ids=["resolved", "moved", "deceased", "gone"],
+    ids=["resolved", "moved", "deceased"],
 )
 def test_reminder_the_chart_no_longer_gives_is_cancelled(
     factory: sessionmaker[Session], fhir: FhirServer, patient: dict[str, Any] | None, findings: list[Finding]
@@ -71,10 +70,19 @@ def test_reminder_the_chart_no_longer_gives_is_cancelled(
     assert fhir.posts == []
 
 
-def test_chart_read_failure_is_retried(factory: sessionmaker[Session], fhir: FhirServer) -> None:
-    fhir.get_handler = _chart({"resourceType": "Patient", "id": "p1"}, status=502)
-    outcome, rid = _deliver(factory, fhir, [finding(due=DUE)])
-    assert outcome is Outcome.RETRY
-    row = reminder(factory, rid)
-    assert row.status == "claimed" and "chart re-read failed" in (row.last_error or "")
-    assert fhir.posts == []
+@pytest.mark.parametrize(
+    ("patient", "status"),
+    [
+        ({"resourceType": "Patient", "id": "p1"}, 502),  # an outage
+        ({"resourceType": "Patient", "id": "p1"}, 501),  # a server that takes Tasks but serves no charts
+        (None, 200),  # a patient the server does not know
+    ],
+    ids=["outage", "no-chart-reads", "unknown-patient"],
+)
+def test_a_chart_that_cannot_be_read_never_stops_a_due_reminder(
+    factory: sessionmaker[Session], fhir: FhirServer, patient: dict[str, Any] | None, status: int
+) -> None:
+    fhir.get_handler = _chart(patient, status=status)
+    outcome, rid = _deliver(factory, fhir, [])  # the evaluation is never reached
+    assert outcome is Outcome.DELIVERED
+    assert reminder(factory, rid).status == "delivered" and fhir.task_count() == 1
