@@ -61,6 +61,7 @@ class JwtVerifier:
     async def _verify(self, authorization: str | None, audience: str) -> str:
         token = _bearer(authorization)
         try:
+            # Read only to choose whose keys verify it: nothing here is trusted until the decode below.
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError as exc:
