@@ -2,11 +2,12 @@
 
 A chart repeats the same few dozen CodeableConcepts (codes, displays) and references hundreds of times,
 and a new request brings equal JSON in new objects, so a cache keyed by identity would never hit. The key
-is the SHA-256 digest of the value's ``marshal`` bytes. marshal is made in C and exact for JSON data: it
-keeps 1, 1.0 and True apart, and NaN apart from null, where a JSON encoding would not. So equal keys mean
-equal values (but for a SHA-256 collision, which nobody can produce). Keeping digests rather than the
-values means the memos keep nothing of past requests but the answers (concept ids, drug classes,
-validation messages), and stay small.
+is the value's ``marshal`` bytes: made in C, and exact for JSON data (it keeps 1, 1.0 and True apart,
+and NaN apart from null, where a JSON encoding would not), so equal keys mean equal values.
+
+Where the values are patient data (resources and their elements, which carry ids, dates and results),
+the memo is ``private``: keyed by the SHA-256 digest of those bytes, so that it keeps nothing of past
+requests but its answers. Terminology (a CodeableConcept on its own) is keyed by the bytes themselves.
 
 Cached results are shared between calls: memoise only functions whose results are immutable.
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 import marshal
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from contextlib import suppress
+from dataclasses import dataclass, field
 from functools import wraps
 from hashlib import sha256
 from typing import Any, NamedTuple, TypeVar, cast
@@ -25,77 +26,72 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 _MISSING = object()
 
 
-class MemoInfo(NamedTuple):
+class CacheInfo(NamedTuple):
+    """As functools.lru_cache's: for tests and the benchmarks."""
+
     hits: int
     misses: int
     maxsize: int
     currsize: int
 
 
-class _Lru:
-    """A bounded map that forgets the least recently used entry first.
+@dataclass
+class _Memo:
+    """One memo's entries, least recently used first, and its counters."""
 
-    Safe across threads without a lock: each OrderedDict operation is atomic under the GIL, and a race
-    costs at most a recomputation or an entry forgotten early. The counters are for tests and benches.
-    """
-
-    def __init__(self, maxsize: int) -> None:
-        self.maxsize = maxsize
-        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key: Hashable) -> Any:
-        found = self._entries.get(key, _MISSING)
-        if found is _MISSING:
-            self.misses += 1
-            return found
-        self.hits += 1
-        with suppress(KeyError):  # another thread just forgot it
-            self._entries.move_to_end(key)
-        return found
-
-    def put(self, key: Hashable, value: Any) -> None:
-        self._entries[key] = value
-        if len(self._entries) > self.maxsize:
-            with suppress(KeyError):
-                self._entries.popitem(last=False)
+    maxsize: int
+    entries: OrderedDict[Hashable, Any] = field(default_factory=OrderedDict, repr=False)
+    hits: int = 0
+    misses: int = 0
 
     def clear(self) -> None:
-        self._entries.clear()
+        self.entries.clear()
         self.hits = self.misses = 0
 
-    def info(self) -> MemoInfo:
-        return MemoInfo(self.hits, self.misses, self.maxsize, len(self._entries))
+    def info(self) -> CacheInfo:
+        return CacheInfo(self.hits, self.misses, self.maxsize, len(self.entries))
 
 
-_ALL: list[_Lru] = []  # every memo, for clear_caches()
+_ALL: list[_Memo] = []  # every memo, for clear_caches()
 
 
-def by_content(maxsize: int) -> Callable[[_F], _F]:
-    """Memoise ``fn(value, *rest)`` (at most ``maxsize`` entries) on the content of ``value`` and ``rest``.
+def by_content(maxsize: int, *, private: bool = False) -> Callable[[_F], _F]:
+    """Memoise ``fn(value, *rest)`` on the content of ``value`` and ``rest`` (hashable), least recently
+    used first out beyond ``maxsize`` entries; ``private`` keys by a digest (see the module docstring).
 
-    ``rest`` must be hashable. A value that marshal cannot key (a caller's own Mapping type, or nesting
-    too deep) is computed each time, uncached. The memoised function gains ``cache_info()`` and
-    ``cache_clear()``, as with functools.lru_cache.
+    A value marshal cannot key (a caller's own Mapping type, or nesting too deep) is computed each time,
+    uncached. Safe across threads without a lock: each OrderedDict operation is atomic under the GIL, and
+    a race costs at most a recomputation or an entry forgotten early.
     """
 
     def decorate(fn: _F) -> _F:
-        memo = _Lru(maxsize)
+        memo = _Memo(maxsize)
         _ALL.append(memo)
+        entries = memo.entries
 
         @wraps(fn)
         def memoised(value: object, *rest: Any) -> Any:
             try:
-                blob = marshal.dumps(value)  # type: ignore[arg-type]  # JSON data; anything else: ValueError
+                content = marshal.dumps(value)  # type: ignore[arg-type]  # JSON data; else a ValueError
             except ValueError:  # "unmarshallable object" or "too deeply nested"
                 return fn(value, *rest)
-            digest = sha256(blob).digest()
+            digest = sha256(content).digest() if private else content
             key = (digest, *rest) if rest else digest
-            found = memo.get(key)
-            if found is _MISSING:
-                found = fn(value, *rest)
-                memo.put(key, found)
+            found = entries.get(key, _MISSING)
+            if found is not _MISSING:
+                memo.hits += 1
+                try:  # noqa: SIM105 - contextlib.suppress costs more than the lookup on this hot path
+                    entries.move_to_end(key)
+                except KeyError:  # another thread just forgot it
+                    pass
+                return found
+            memo.misses += 1
+            found = entries[key] = fn(value, *rest)
+            if len(entries) > maxsize:
+                try:  # noqa: SIM105 - as above
+                    entries.popitem(last=False)
+                except KeyError:  # another thread emptied it
+                    pass
             return found
 
         memoised.cache_clear = memo.clear  # type: ignore[attr-defined]

@@ -138,7 +138,7 @@ def validate(resource: Mapping[str, Any], label: str) -> None:
         raise MappingError(label, _path(rtype, loc), message)
 
 
-@by_content(maxsize=_RESOURCE_CACHE_SIZE)
+@by_content(maxsize=_RESOURCE_CACHE_SIZE, private=True)
 def _resource_problem(resource: Mapping[str, Any], rtype: str) -> _Problem | None:
     """The first problem of one resource, memoised whole: an EHR sends the same chart again at
     patient-view, at each order-select while an order is typed, and at order-sign."""
@@ -211,7 +211,7 @@ def _reference(resource: Mapping[str, Any]) -> object:
     return reference.get("reference") if isinstance(reference, Mapping) else None
 
 
-@by_content(maxsize=_CACHE_SIZE)
+@by_content(maxsize=_CACHE_SIZE, private=True)
 def _element_problem(value: object, element: str) -> _Problem | None:
     """The first R4B validation problem of one element's value ("Observation.valueQuantity"), or None."""
     try:

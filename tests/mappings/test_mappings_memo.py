@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mappings import build_record
+from mappings import _memo, build_record
 from mappings._memo import by_content, clear_caches
 from tests.mappings.fhirdata import PID, RXNORM, SYNTHEA, coded, med_request, observation, synthea
 
@@ -78,3 +78,18 @@ def test_notes_are_written_on_every_call_not_only_the_first() -> None:
     first = build_record(PID, copy.deepcopy(resources))
     again = build_record(PID, copy.deepcopy(resources))
     assert again == first and len(first.notes) == 2
+
+
+def test_after_a_chart_the_memos_hold_nothing_of_the_patient() -> None:
+    pid = "patient-8f3a61"
+    resources = [
+        {**observation("2000-8", 2.345678, "mmol/L", "obs-77c2", subject=f"Patient/{pid}"), "issued": None},
+        med_request(coded(RXNORM, "993456", "Prolia"), "req-19bd", subject=f"Patient/{pid}"),
+    ]
+    record = build_record(pid, resources)
+    assert record.measurements and record.medications
+    kept = repr([(list(memo.entries.items())) for memo in _memo._ALL]).encode() + b"".join(
+        key if isinstance(key, bytes) else b"" for memo in _memo._ALL for key in memo.entries
+    )
+    for trace in (pid, "obs-77c2", "req-19bd", "2.345678", "2024-03-01"):
+        assert trace.encode() not in kept, trace

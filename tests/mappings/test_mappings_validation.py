@@ -198,6 +198,8 @@ def test_a_read_element_gets_the_r4b_models_own_path_and_message(
         {"performer": "Dr Who"},
         {"meta": {"lastUpdated": "yesterday"}},
         {"text": {"status": "generated", "div": 5}},
+        {"identifier": "MRN 123"},
+        {"_effectiveDateTime": 5},  # a primitive's extension sibling
         {"vendorField": True},  # an element R4 does not define
     ],
     ids=lambda f: next(iter(f)),
