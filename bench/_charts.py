@@ -29,20 +29,14 @@ from _fhir import (
     searchset,
 )
 
+from service.services import PREFETCH_KEY_BY_TYPE
+
 PATIENT_ID = "bench-1"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SYNTHEA = SHARED / "fixtures" / "synthea"
 
-# resourceType -> the prefetch key of service.app.PREFETCH that carries it
-PREFETCH_KEYS = {
-    "Condition": "conditions",
-    "Observation": "observations",
-    "MedicationRequest": "medicationRequests",
-    "MedicationStatement": "medicationStatements",
-    "MedicationAdministration": "medicationAdministrations",
-    "MedicationDispense": "medicationDispenses",
-    "Procedure": "procedures",
-}
+# resourceType -> the prefetch key that carries it as a searchset (the Patient is sent alone)
+PREFETCH_KEYS = {rtype: key for rtype, key in PREFETCH_KEY_BY_TYPE.items() if rtype != "Patient"}
 
 _PROLIA = ("993456", "1 ML denosumab 60 MG/ML Prefilled Syringe [Prolia]")
 
