@@ -29,11 +29,10 @@ from _fhir import (
     searchset,
 )
 
-from service.services import PREFETCH_KEY_BY_TYPE
+from service.cds_services import PREFETCH_KEY_BY_TYPE
 
 PATIENT_ID = "bench-1"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-SYNTHEA = SHARED / "fixtures" / "synthea"
+SYNTHEA = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "synthea"
 
 # resourceType -> the prefetch key that carries it as a searchset (the Patient is sent alone)
 PREFETCH_KEYS = {rtype: key for rtype, key in PREFETCH_KEY_BY_TYPE.items() if rtype != "Patient"}

@@ -29,7 +29,7 @@ from sqlalchemy import Engine, event, func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from service.findings import Finding, Indicator, Topic
+from service.kernel.findings import Finding, Indicator, Topic
 from service.persistence import make_engine, migrate, session_factory
 from service.persistence.models import Reminder, utcnow
 from service.reminders.delivery import Outcome, deliver_reminder

@@ -22,6 +22,7 @@ and takes an optional :class:`Observer` that hears of every hook call (for metri
 from cds_hooks.config import IssuerPolicy, ProtocolConfig
 from cds_hooks.errors import CardContractError, CdsError
 from cds_hooks.events import CallRecord, Observer
+from cds_hooks.handler import CdsService, FeedbackStore, Handler, HookCall
 from cds_hooks.models import (
     Action,
     Card,
@@ -34,7 +35,6 @@ from cds_hooks.models import (
     Suggestion,
 )
 from cds_hooks.router import Authenticator, mount
-from cds_hooks.service import CdsService, FeedbackStore, Handler, HookCall
 
 __all__ = [
     "Action",

@@ -35,8 +35,8 @@ from cds_hooks.auth import JwtVerifier
 from cds_hooks.config import ProtocolConfig
 from cds_hooks.errors import CardContractError, CdsError, IssueCode, operation_outcome, unavailable
 from cds_hooks.events import NoObserver, Observer
+from cds_hooks.handler import CdsService, FeedbackStore, HookCall
 from cds_hooks.models import Card
-from cds_hooks.service import CdsService, FeedbackStore, HookCall
 
 logger = logging.getLogger("cds_hooks")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.domain import BmdSite, DrugClass, Lab, Problem
+from service.kernel.record import BmdSite, DrugClass, Lab, Problem
 
 PROBLEMS: dict[str, Problem] = {problem.value: problem for problem in Problem}
 

@@ -9,7 +9,7 @@ from mappings._context import CONDITION_NAMES, Context, recognise
 from mappings._errors import MappingError
 from mappings._fhir import Resource, as_dict, as_str, codings, first_time, parse_date, status_code
 from mappings._validate import validate
-from service.domain import ConditionFact, Problem
+from service.kernel.record import ConditionFact, Problem
 
 _NOT_ACTIVE = frozenset({"inactive", "resolved", "remission"})
 _NOT_TRUE = frozenset({"refuted", "entered-in-error"})

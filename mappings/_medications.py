@@ -21,7 +21,7 @@ from mappings._fhir import Resource, as_dict, as_str, codings, concept_text, fir
 from mappings._memo import by_content
 from mappings._terminology import normalise_text
 from mappings._validate import validate
-from service.domain import Coding, DrugClass, ExposureKind, MedicationExposure
+from service.kernel.record import Coding, DrugClass, ExposureKind, MedicationExposure
 
 # kind -> (statuses that are an exposure, statuses that are "active", time fields)
 _RULES: dict[ExposureKind, tuple[frozenset[str], frozenset[str], tuple[str, ...]]] = {

@@ -18,7 +18,7 @@ from mappings._errors import MappingError
 from mappings._fhir import Resource, as_dict, as_list, as_str, first_time, parse_datetime
 from mappings._units import UnitError, to_canonical
 from mappings._validate import validate
-from service.domain import Lab, Measurement
+from service.kernel.record import Lab, Measurement
 
 COUNTED = frozenset({"final", "amended", "corrected", "preliminary"})
 # A reported bound counts as its value. Labs write one when the true value lies beyond it ("eGFR >60",

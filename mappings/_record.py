@@ -14,7 +14,7 @@ from mappings._fhir import Resource, as_str, flatten, label, parse_date
 from mappings._medications import map_draft, map_medication
 from mappings._observations import fall_risk_from_procedure, map_observation
 from mappings._validate import validate
-from service.domain import (
+from service.kernel.record import (
     ConditionFact,
     Lab,
     Measurement,

@@ -1,4 +1,4 @@
-"""Observation values into each Lab's canonical unit (see service.domain.Lab).
+"""Observation values into each Lab's canonical unit (see service.kernel.record.Lab).
 
 Dimensional conversions go through pint; mass <-> molar conversions use the molar-mass factors of
 rules.md (calcium 1 mmol/L = 4.008 mg/dL, 25-OH vitamin D 1 ng/mL = 2.496 nmol/L, creatinine
@@ -14,7 +14,7 @@ from functools import cache
 
 import pint
 
-from service.domain import Lab
+from service.kernel.record import Lab
 
 _UREG: pint.UnitRegistry = pint.UnitRegistry()
 _UREG.define("std_bsa = 1.73 * meter ** 2")  # the 1.73 m2 body-surface normalisation of eGFR

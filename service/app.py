@@ -21,14 +21,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 import cds_hooks
 from cds_hooks.errors import OPERATION_OUTCOME_SCHEMA, invalid
+from cds_hooks.handler import CdsService, HookCall
 from cds_hooks.models import Card
-from cds_hooks.service import CdsService, HookCall
 from mappings import MappingError, build_record
 from service import metrics
 from service._readiness import Readiness
 from service.cards import render
+from service.cds_services import SERVICES, draft_resources
 from service.evaluation import evaluate_record
-from service.findings import Finding, Indicator
+from service.kernel.findings import Finding, Indicator
 from service.persistence import (
     SqlFeedbackStore,
     audit_secret,
@@ -41,7 +42,6 @@ from service.reminders.api import router as reminders_router
 from service.reminders.metrics import refresh_status_gauge
 from service.reminders.schedule import reconcile
 from service.rules import Moment
-from service.services import SERVICES, draft_resources
 from service.settings import Settings, get_settings
 
 log = logging.getLogger("bone_health_cds.hooks")

@@ -23,7 +23,7 @@ def _serve(args: argparse.Namespace) -> int:
 
         stop_workers = start_embedded(settings)
     # Several worker processes use every core (the hook path is CPU-bound); each builds its own app.
-    app: object = "service.cli:worker_app" if args.workers > 1 else create_app(settings)
+    app: object = "service.cli:api_process_app" if args.workers > 1 else create_app(settings)
     try:
         uvicorn.run(
             app,  # type: ignore[arg-type]
@@ -40,7 +40,7 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def worker_app() -> object:
+def api_process_app() -> object:
     """The app of one API worker process when `serve --workers N` runs several (uvicorn's factory)."""
     from service.app import create_app
 

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from mappings import build_record
-from service.domain import PatientRecord
-from service.findings import Finding
+from service.kernel.findings import Finding
+from service.kernel.record import PatientRecord
 from service.rules import Evaluation, Moment, evaluate
 from service.settings import Settings
 

@@ -1,4 +1,4 @@
-"""Shared test helpers: a fixed clock, an app on a throwaway SQLite database, the shared data folder."""
+"""Shared test helpers: a fixed clock, an app on a throwaway SQLite database, the fixtures folder."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+FIXTURES_DIR = REPO / "tests" / "fixtures"
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 

@@ -1,4 +1,4 @@
-"""The Synthea patients of ../shared/fixtures go through the whole path: request → cards, no error.
+"""The Synthea patients of tests/fixtures go through the whole path: request → cards, no error.
 
 Synthea writes transaction Bundles whose references are urn:uuid fullUrls; the EHR would send the
 same resources as prefetch. Each patient is sent as a patient-view (and, for
@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import SHARED
+from tests.conftest import FIXTURES_DIR
 
-FIXTURES = sorted((SHARED / "fixtures" / "synthea").glob("*.json"))
+FIXTURES = sorted((FIXTURES_DIR / "synthea").glob("*.json"))
 AS_OF = datetime(2021, 6, 1, 9, 0, tzinfo=UTC)  # the fixtures' clinical dates end around 2020–2021
 
 

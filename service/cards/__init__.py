@@ -12,8 +12,8 @@ from functools import cache
 from cds_hooks.models import Card, Coding, Source, Suggestion
 from service.cards import _suggestions
 from service.cards._wording import Wording
-from service.domain import PatientRecord
-from service.findings import TOPIC_SYSTEM, Finding, Indicator, Topic
+from service.kernel.findings import TOPIC_SYSTEM, Finding, Indicator, Topic
+from service.kernel.record import PatientRecord
 
 SOURCE_LABEL = "Bone Health CDS"
 OVERRIDE_SYSTEM = "urn:bone-health-cds:override-reason"

@@ -7,8 +7,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypedDict
 
-from service.domain import Lab
-from service.findings import Order, Proposal
+from service.kernel.findings import Order, Proposal
+from service.kernel.record import Lab
 
 
 class Orderable(TypedDict):

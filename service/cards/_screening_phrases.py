@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from service.cards._wording import fmt_date, fmt_num
-from service.domain import BmdSite
+from service.kernel.record import BmdSite
 from service.rules._common import BoneFragility
 
 _SITES = {

@@ -10,8 +10,8 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from cds_hooks.models import Action, Suggestion
 from service.cards import _catalog
-from service.domain import Lab
-from service.findings import Order, Proposal
+from service.kernel.findings import Order, Proposal
+from service.kernel.record import Lab
 
 
 def _validated(model: Any, resource: dict[str, Any]) -> dict[str, Any]:

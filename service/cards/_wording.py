@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple
 
-from service.domain import PatientRecord
-from service.findings import Finding
+from service.kernel.findings import Finding
+from service.kernel.record import PatientRecord
 
 T2DM = "T2DM"  # Zuo & Yang 2025, seeds/000
 OB = "OB"  # obesity and osteoporosis review, seeds/004

@@ -7,8 +7,8 @@ from datetime import date
 from typing import Any
 
 from service.cards._wording import T2DM, Citation, Text, Wording, fmt_date, fmt_num
-from service.domain import PatientRecord
-from service.findings import Finding, Topic
+from service.kernel.findings import Finding, Topic
+from service.kernel.record import PatientRecord
 from service.rules._common import RenalFunction, SerumCalcium
 
 _RENAL_EN = {

@@ -11,8 +11,8 @@ from typing import Any
 
 from service.cards._drug_orders import orders_line
 from service.cards._wording import T2DM, Citation, Text, Wording, fmt_date, fmt_num
-from service.domain import PatientRecord
-from service.findings import Finding, Indicator, Topic
+from service.kernel.findings import Finding, Indicator, Topic
+from service.kernel.record import PatientRecord
 
 _SITES = {
     "lumbar-spine": ("lumbar spine", "腰椎"),

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from service.cards._wording import T2DM, Citation, Text, Wording, fmt_date, fmt_num
-from service.domain import Lab, Measurement, PatientRecord
-from service.findings import Finding, Topic
+from service.kernel.findings import Finding, Topic
+from service.kernel.record import Lab, Measurement, PatientRecord
 from service.rules.monitoring import Check, CheckStatus, Therapy, TherapyKind
 
 _CHECK = {

@@ -10,11 +10,11 @@ from typing import Any
 
 from service.cards._screening_phrases import floor1, fragility_reasons, population, span, whole, zh
 from service.cards._wording import OB, T2DM, Citation, Text, Wording, fmt_date, fmt_num
-from service.domain import Measurement, PatientRecord, Sex
-from service.findings import Finding, Topic
+from service.kernel.findings import Finding, Topic
+from service.kernel.record import Measurement, PatientRecord, Sex
+from service.kernel.thresholds import PopulationProfile
 from service.rules._common import BoneFragility, RenalFunction
 from service.rules.screening import HYPOGLYCAEMIA, LONG_DURATION, NEUROPATHY, Phenotype
-from service.settings import PopulationProfile
 
 NMOL_PER_NG = 2.496  # 25-OH vitamin D: 1 ng/mL = 2.496 nmol/L (rules.md)
 

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 class SqlFeedbackStore:
-    """:class:`cds_hooks.service.FeedbackStore` on SQLAlchemy; the blocking DB work runs in a thread."""
+    """:class:`cds_hooks.handler.FeedbackStore` on SQLAlchemy; the blocking DB work runs in a thread."""
 
     def __init__(self, factory: sessionmaker[Session]) -> None:
         self._factory = factory

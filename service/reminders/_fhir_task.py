@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from fhir.resources.R4B.task import Task
 
-from service.findings import TOPIC_SYSTEM
+from service.kernel.findings import TOPIC_SYSTEM
 from service.persistence.models import Reminder
 
 REMINDER_SYSTEM = "urn:bone-health-cds:reminder"

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.findings import Finding
+from service.kernel.findings import Finding
 from service.persistence.models import Reminder, utcnow
 from service.reminders.metrics import CHART_REREAD_FAILURES
 from service.reminders.scan import ScanError, fetch_chart, is_deceased

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.findings import Finding
+from service.kernel.findings import Finding
 from service.persistence import make_engine, session_factory
 from service.persistence.models import utcnow
 from service.reminders._therapy_codes import RXNORM, TRACKED_THERAPY_CODES

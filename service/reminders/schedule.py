@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from service.findings import TIME_BOUND_TOPICS, Finding
+from service.kernel.findings import TIME_BOUND_TOPICS, Finding
 from service.persistence._upsert import insert_ignore
 from service.persistence.models import Reminder, ReminderStatus, task_key
 

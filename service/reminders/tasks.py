@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from celery import Task
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.findings import Finding
+from service.kernel.findings import Finding
 from service.persistence import make_engine, session_factory
 from service.persistence.models import utcnow
 from service.persistence.retention import prune_audit

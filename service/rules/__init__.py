@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from service.domain import PatientRecord
-from service.findings import TIME_BOUND_TOPICS, Finding
+from service.kernel.findings import TIME_BOUND_TOPICS, Finding
+from service.kernel.record import PatientRecord
+from service.kernel.thresholds import RuleSettings
 from service.rules._registry import Moment, Rule
-from service.settings import RuleSettings
 
 __all__ = ["Evaluation", "Moment", "Rule", "all_rules", "evaluate"]
 

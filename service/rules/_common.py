@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from service.domain import (
+from service.kernel.record import (
     ANTI_OSTEOPOROSIS,
     BMD_RESULTS,
     BmdSite,
@@ -22,7 +22,7 @@ from service.domain import (
     Problem,
     Sex,
 )
-from service.settings import RuleSettings
+from service.kernel.thresholds import RuleSettings
 
 FRAGILITY_T_SCORE = -2.5  # WHO definition of osteoporosis; not a setting
 FRAGILITY_SITES = frozenset({BmdSite.LUMBAR_SPINE, BmdSite.HIP, BmdSite.FEMORAL_NECK})

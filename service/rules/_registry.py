@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from service.domain import PatientRecord
-from service.findings import Finding, Topic
-from service.settings import RuleSettings
+from service.kernel.findings import Finding, Topic
+from service.kernel.record import PatientRecord
+from service.kernel.thresholds import RuleSettings
 
 
 class Moment(StrEnum):

@@ -28,8 +28,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from service.domain import DrugClass, Lab, MedicationExposure, PatientRecord, Problem
-from service.findings import Finding, Indicator, Topic
+from service.kernel.findings import Finding, Indicator, Topic
+from service.kernel.record import DrugClass, Lab, MedicationExposure, PatientRecord, Problem
+from service.kernel.thresholds import RuleSettings
 from service.rules._common import (
     SerumCalcium,
     active,
@@ -41,7 +42,6 @@ from service.rules._common import (
     serum_calcium,
 )
 from service.rules._registry import Moment, Rule
-from service.settings import RuleSettings
 
 _RENAL_TESTS = frozenset({Lab.EGFR, Lab.CREATININE_CLEARANCE, Lab.CREATININE})
 _ANTIRESORPTIVES = (DrugClass.BISPHOSPHONATE, DrugClass.DENOSUMAB)

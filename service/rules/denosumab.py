@@ -25,8 +25,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from service.domain import DrugClass, Lab, PatientRecord
-from service.findings import Finding, Indicator, Proposal, Topic
+from service.kernel.findings import Finding, Indicator, Proposal, Topic
+from service.kernel.record import DrugClass, Lab, PatientRecord
+from service.kernel.thresholds import RuleSettings
 from service.rules._common import (
     RenalFunction,
     SerumCalcium,
@@ -39,7 +40,6 @@ from service.rules._common import (
     within,
 )
 from service.rules._registry import Moment, Rule
-from service.settings import RuleSettings
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,11 +23,18 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from service.domain import ANTI_OSTEOPOROSIS, DrugClass, MedicationExposure, PatientRecord, Problem, Sex
-from service.findings import Finding, Indicator, Topic
+from service.kernel.findings import Finding, Indicator, Topic
+from service.kernel.record import (
+    ANTI_OSTEOPOROSIS,
+    DrugClass,
+    MedicationExposure,
+    PatientRecord,
+    Problem,
+    Sex,
+)
+from service.kernel.thresholds import RuleSettings
 from service.rules._common import active, bone_fragility, egfr, has_t2dm, hypoglycaemia_history
 from service.rules._registry import Moment, Rule
-from service.settings import RuleSettings
 
 
 def _names(exposures: Iterable[MedicationExposure]) -> tuple[str, ...]:

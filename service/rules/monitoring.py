@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from service.domain import (
+from service.kernel.findings import Finding, Indicator, Topic
+from service.kernel.record import (
     BMD_RESULTS,
     BONE_TURNOVER_MARKERS,
     VITAMIN_D,
@@ -34,7 +35,7 @@ from service.domain import (
     MedicationExposure,
     PatientRecord,
 )
-from service.findings import Finding, Indicator, Topic
+from service.kernel.thresholds import RuleSettings
 from service.rules._common import (
     active,
     add_days,
@@ -47,7 +48,6 @@ from service.rules._common import (
     within,
 )
 from service.rules._registry import Moment, Rule
-from service.settings import RuleSettings
 
 
 class Check(StrEnum):

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from service.domain import (
+from service.kernel.findings import Finding, Indicator, Order, Topic
+from service.kernel.record import (
     ANTI_OSTEOPOROSIS,
     BMD_RESULTS,
     DrugClass,
@@ -21,7 +22,7 @@ from service.domain import (
     Problem,
     Sex,
 )
-from service.findings import Finding, Indicator, Order, Topic
+from service.kernel.thresholds import RuleSettings
 from service.rules._common import (
     BoneFragility,
     RenalFunction,
@@ -36,7 +37,6 @@ from service.rules._common import (
     t2dm_onset,
 )
 from service.rules._registry import Moment, Rule
-from service.settings import RuleSettings
 
 
 class PhenotypeKind(StrEnum):

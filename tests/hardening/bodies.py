@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from service.services import PREFETCH
+from service.cds_services import PREFETCH
 
 PV = "/cds-services/bone-health-patient-view"
 OSEL = "/cds-services/bone-health-order-select"

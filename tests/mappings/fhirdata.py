@@ -15,8 +15,7 @@ RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 ATC = "http://www.whocc.no/atc"
 UCUM = "http://unitsofmeasure.org"
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-SYNTHEA = SHARED / "fixtures" / "synthea"
+SYNTHEA = Path(__file__).resolve().parents[1] / "fixtures" / "synthea"
 
 
 def synthea(name: str) -> tuple[str, dict[str, Any]]:

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from mappings import build_record
-from service.domain import Problem
+from service.kernel.record import Problem
 from tests.mappings.fhirdata import ICD10, ICD10CM, PID, SNOMED, cc, condition
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from mappings import MappingError, build_record
-from service.domain import DrugClass, ExposureKind
+from service.kernel.record import DrugClass, ExposureKind
 from tests.mappings.fhirdata import ATC, PID, RXNORM, cc, coded, med_request
 
 D = DrugClass

@@ -11,7 +11,7 @@ import pytest
 
 from mappings import _memo, build_record
 from mappings._memo import by_content, clear_caches
-from tests.mappings.fhirdata import PID, RXNORM, SYNTHEA, coded, med_request, observation, synthea
+from tests.mappings.fhirdata import PID, RXNORM, coded, med_request, observation, synthea
 
 calls: list[object] = []
 
@@ -61,7 +61,6 @@ def test_clear_caches_forgets_every_answer() -> None:
     assert len(calls) == 2
 
 
-@pytest.mark.skipif(not SYNTHEA.is_dir(), reason="../shared/fixtures/synthea not present")
 def test_a_chart_maps_to_the_same_record_on_first_sight_and_from_the_memo() -> None:
     pid, bundle = synthea("Twyla_Moen")
     clear_caches()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from mappings import MappingError, build_record
-from service.domain import BmdSite, Lab
+from service.kernel.record import BmdSite, Lab
 from tests.mappings.fhirdata import LOINC, PID, SNOMED, cc, observation
 
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from mappings import MappingError, build_record
 from mappings._validate import validate
-from service.domain import PatientRecord
+from service.kernel.record import PatientRecord
 from tests.mappings.fhirdata import ATC, ICD10, ICD10CM, LOINC, PID, RXNORM, SNOMED
 
 scalars = st.one_of(

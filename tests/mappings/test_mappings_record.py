@@ -9,12 +9,11 @@ from typing import Any
 import pytest
 
 from mappings import MappingError, build_record
-from service.domain import BmdSite, DrugClass, Lab, Problem, Sex
+from service.kernel.record import BmdSite, DrugClass, Lab, Problem, Sex
 from tests.mappings.fhirdata import (
     PID,
     RXNORM,
     SNOMED,
-    SYNTHEA,
     cc,
     coded,
     condition,
@@ -23,8 +22,6 @@ from tests.mappings.fhirdata import (
     patient,
     synthea,
 )
-
-needs_fixtures = pytest.mark.skipif(not SYNTHEA.is_dir(), reason="../shared/fixtures/synthea not present")
 
 
 @pytest.mark.parametrize(
@@ -152,7 +149,6 @@ def test_dialysis_procedure_is_a_dialysis_condition() -> None:
     )
 
 
-@needs_fixtures
 def test_synthea_twyla_moen() -> None:
     pid, bundle = synthea("Twyla_Moen")
     record = build_record(pid, [bundle])
@@ -172,7 +168,6 @@ def test_synthea_twyla_moen() -> None:
     assert record.notes == ()
 
 
-@needs_fixtures
 def test_synthea_willia_t_score_38265_5_is_site_other() -> None:
     pid, bundle = synthea("Willia_Runolfsdottir")
     record = build_record(pid, [bundle])
@@ -182,7 +177,6 @@ def test_synthea_willia_t_score_38265_5_is_site_other() -> None:
     assert record.exposures(DrugClass.BISPHOSPHONATE)
 
 
-@needs_fixtures
 def test_synthea_fabian_murray() -> None:
     pid, bundle = synthea("Fabian_Murray")
     record = build_record(pid, [bundle])
@@ -192,7 +186,6 @@ def test_synthea_fabian_murray() -> None:
     assert not record.exposures(DrugClass.TZD)
 
 
-@needs_fixtures
 def test_fixtures_of_other_patients_are_ignored() -> None:
     pid, twyla = synthea("Twyla_Moen")
     _, fabian = synthea("Fabian_Murray")
@@ -200,7 +193,6 @@ def test_fixtures_of_other_patients_are_ignored() -> None:
     assert both == build_record(pid, [twyla])
 
 
-@needs_fixtures
 def test_a_heavy_request_is_mapped_quickly() -> None:
     pid, bundle = synthea("Twyla_Moen")
     build_record(pid, [bundle])  # warm caches

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from mappings import MappingError, build_record
 from mappings._validate import _path
-from service.domain import Lab, Sex
+from service.kernel.record import Lab, Sex
 from tests.mappings.fhirdata import (
     LOINC,
     PID,

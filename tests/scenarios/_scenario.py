@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from service.services import PREFETCH_KEY_BY_TYPE
+from service.cds_services import PREFETCH_KEY_BY_TYPE
 
 PATIENT_ID = "p1"
 _RELATIVE = re.compile(r"^now(?:([+-])(\d+)d)?$")

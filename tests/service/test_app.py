@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
-from cds_hooks.service import HookCall
-from service.services import draft_resources
+from cds_hooks.handler import HookCall
+from service.cds_services import draft_resources
 from tests.conftest import REPO
 from tests.scenarios._scenario import load
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from service.findings import Topic
+from service.kernel.findings import Topic
+from service.kernel.thresholds import PopulationProfile
 from service.reference import build, rule_reference
-from service.settings import PopulationProfile, Settings
+from service.settings import Settings
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "rule-reference.md"
 
 
 def test_every_topic_has_hooks_an_indicator_a_trigger_and_a_citation() -> None:
@@ -44,5 +45,5 @@ def test_value_sets_are_the_files_behind_the_concepts_a_rule_reads() -> None:
 
 def test_the_committed_reference_matches_the_code() -> None:
     assert DOC.read_text(encoding="utf-8") == rule_reference(Settings(_env_file=None)), (
-        "docs/rules.md is stale: run `bone-health-cds rules > docs/rules.md`"
+        "docs/rule-reference.md is stale: run `bone-health-cds rules > docs/rule-reference.md`"
     )

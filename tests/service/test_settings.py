@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from service.settings import PopulationProfile, Settings
+from service.kernel.thresholds import PopulationProfile
+from service.settings import Settings
 
 
 def test_auth_is_on_by_default() -> None:

@@ -8,8 +8,16 @@ from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from service.cards import _selection_behavior, _suggest, render, wording
-from service.domain import DrugClass, ExposureKind, Lab, MedicationExposure, Patient, PatientRecord, Sex
-from service.findings import TOPIC_SYSTEM, Finding, Indicator, Proposal, Topic
+from service.kernel.findings import TOPIC_SYSTEM, Finding, Indicator, Proposal, Topic
+from service.kernel.record import (
+    DrugClass,
+    ExposureKind,
+    Lab,
+    MedicationExposure,
+    Patient,
+    PatientRecord,
+    Sex,
+)
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 

@@ -8,8 +8,8 @@ import pytest
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from service.cards import render
-from service.domain import Lab, PatientRecord, Problem, Sex
-from service.findings import Finding
+from service.kernel.findings import Finding
+from service.kernel.record import Lab, PatientRecord, Problem, Sex
 from service.rules.bone_drugs import (
     anabolic_active,
     anabolic_ordered,

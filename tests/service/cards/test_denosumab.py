@@ -10,10 +10,10 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from cds_hooks.models import Card
 from service.cards import render
-from service.domain import ExposureKind, Lab, PatientRecord
-from service.findings import Finding
+from service.kernel.findings import Finding
+from service.kernel.record import ExposureKind, Lab, PatientRecord
+from service.kernel.thresholds import RuleSettings
 from service.rules.denosumab import dose_due, hypocalcemia_monitoring, sequencing_missing
-from service.settings import RuleSettings
 from tests.service.rules._bone_therapy_records import NOW, denosumab, lab, record
 
 S = RuleSettings()

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from service.cards import render
-from service.domain import BmdSite, Lab, PatientRecord, Problem, Sex
-from service.findings import Finding
+from service.kernel.findings import Finding
+from service.kernel.record import BmdSite, Lab, PatientRecord, Problem, Sex
 from service.rules.diabetes_drugs import insulin_ordered, sglt2_ordered, tzd_active, tzd_ordered
 from tests.service.rules._drug_records import (
     INSULIN,

@@ -7,9 +7,9 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from cds_hooks.models import Card
 from service.cards import render
-from service.domain import DrugClass, ExposureKind, Lab, PatientRecord
+from service.kernel.record import DrugClass, ExposureKind, Lab, PatientRecord
+from service.kernel.thresholds import RuleSettings
 from service.rules.monitoring import monitoring_overdue
-from service.settings import RuleSettings
 from tests.service.rules._bone_therapy_records import NOW, alendronate, drug, lab, record, t2dm
 
 S = RuleSettings()

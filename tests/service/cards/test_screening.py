@@ -10,7 +10,8 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from cds_hooks.models import Card
 from service.cards import render, wording
-from service.domain import (
+from service.kernel.findings import TOPIC_SYSTEM, Finding, Topic
+from service.kernel.record import (
     BmdSite,
     ConditionFact,
     DrugClass,
@@ -23,14 +24,13 @@ from service.domain import (
     Problem,
     Sex,
 )
-from service.findings import TOPIC_SYSTEM, Finding, Topic
+from service.kernel.thresholds import PopulationProfile, RuleSettings
 from service.rules.screening import (
     diabetic_fracture_risk_phenotype,
     fall_risk_assessment_due,
     obesity_bone_assessment,
     vitamin_d_deficiency,
 )
-from service.settings import PopulationProfile, RuleSettings
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 CN = RuleSettings()

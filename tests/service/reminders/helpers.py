@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.findings import Finding, Indicator, Topic
+from service.kernel.findings import Finding, Indicator, Topic
 from service.persistence.models import Reminder, ReminderStatus, task_key
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.findings import Finding
+from service.kernel.findings import Finding
 from service.persistence.models import ReminderStatus
 from service.reminders.delivery import Outcome, deliver_reminder
 from service.reminders.recheck import chart_recheck

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.findings import Finding, Topic
+from service.kernel.findings import Finding, Topic
 from service.persistence.models import Reminder
 from service.reminders.scan import scan
 from service.settings import Settings

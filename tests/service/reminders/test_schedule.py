@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.findings import Finding, Indicator, Topic
+from service.kernel.findings import Finding, Indicator, Topic
 from service.persistence.models import Reminder, ReminderStatus
 from service.reminders.schedule import reconcile
 from tests.service.reminders.helpers import NOW, TODAY, add_reminder, finding

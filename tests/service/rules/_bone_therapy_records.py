@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from service.domain import (
+from service.kernel.record import (
     ConditionFact,
     DrugClass,
     ExposureKind,

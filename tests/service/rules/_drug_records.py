@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from itertools import count
 
-from service.domain import (
+from service.kernel.record import (
     BmdSite,
     ConditionFact,
     DrugClass,
@@ -19,7 +19,7 @@ from service.domain import (
     Problem,
     Sex,
 )
-from service.settings import RuleSettings
+from service.kernel.thresholds import RuleSettings
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 SETTINGS = RuleSettings()

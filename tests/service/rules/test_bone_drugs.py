@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.domain import (
+from service.kernel.findings import Indicator, Topic
+from service.kernel.record import (
     DrugClass,
     ExposureKind,
     Lab,
@@ -15,7 +16,7 @@ from service.domain import (
     Problem,
     Sex,
 )
-from service.findings import Indicator, Topic
+from service.kernel.thresholds import RuleSettings
 from service.rules import Moment, evaluate
 from service.rules.bone_drugs import (
     anabolic_active,
@@ -26,7 +27,6 @@ from service.rules.bone_drugs import (
     hypercalcemia_on_therapy,
     pre_infusion_calcium,
 )
-from service.settings import RuleSettings
 from tests.service.rules._drug_records import (
     ACTIVE_D,
     ANABOLIC,

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from service.domain import (
+from service.kernel.record import (
     BmdSite,
     ConditionFact,
     DrugClass,
@@ -19,8 +19,8 @@ from service.domain import (
     Problem,
     Sex,
 )
+from service.kernel.thresholds import RuleSettings
 from service.rules import _common
-from service.settings import RuleSettings
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 S = RuleSettings()

@@ -6,10 +6,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from service.domain import DrugClass, ExposureKind, Lab, Measurement, MedicationExposure
-from service.findings import Indicator, Proposal, Topic
+from service.kernel.findings import Indicator, Proposal, Topic
+from service.kernel.record import DrugClass, ExposureKind, Lab, Measurement, MedicationExposure
+from service.kernel.thresholds import RuleSettings
 from service.rules.denosumab import dose_due, hypocalcemia_monitoring, sequencing_missing
-from service.settings import RuleSettings
 from tests.service.rules._bone_therapy_records import NOW, alendronate, denosumab, drug, lab, record
 
 S = RuleSettings()

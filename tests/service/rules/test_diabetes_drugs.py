@@ -6,11 +6,11 @@ from datetime import date
 
 import pytest
 
-from service.domain import BmdSite, ExposureKind, Lab, PatientRecord, Problem, Sex
-from service.findings import Indicator, Topic
+from service.kernel.findings import Indicator, Topic
+from service.kernel.record import BmdSite, ExposureKind, Lab, PatientRecord, Problem, Sex
+from service.kernel.thresholds import RuleSettings
 from service.rules import Moment, evaluate
 from service.rules.diabetes_drugs import insulin_ordered, sglt2_ordered, tzd_active, tzd_ordered
-from service.settings import RuleSettings
 from tests.service.rules._drug_records import (
     ANABOLIC,
     INSULIN,

@@ -6,7 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from service.domain import (
+from service.kernel.findings import Finding, Indicator, Topic
+from service.kernel.record import (
     ConditionFact,
     DrugClass,
     ExposureKind,
@@ -15,9 +16,8 @@ from service.domain import (
     MedicationExposure,
     Problem,
 )
-from service.findings import Finding, Indicator, Topic
+from service.kernel.thresholds import RuleSettings
 from service.rules.monitoring import Check, TherapyKind, monitoring_overdue
-from service.settings import RuleSettings
 from tests.service.rules._bone_therapy_records import NOW, alendronate, denosumab, drug, lab, record, t2dm
 
 S = RuleSettings()

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.domain import ExposureKind, Lab, PatientRecord
-from service.findings import TIME_BOUND_TOPICS, Topic
+from service.kernel.findings import TIME_BOUND_TOPICS, Topic
+from service.kernel.record import ExposureKind, Lab, PatientRecord
+from service.kernel.thresholds import RuleSettings
 from service.rules import Moment, evaluate
-from service.settings import RuleSettings
 from tests.service.rules._bone_therapy_records import NOW, alendronate, denosumab, lab, record
 
 S = RuleSettings()

@@ -6,7 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from service.domain import (
+from service.kernel.findings import Indicator, Order, Topic
+from service.kernel.record import (
     BmdSite,
     ConditionFact,
     DrugClass,
@@ -19,7 +20,7 @@ from service.domain import (
     Problem,
     Sex,
 )
-from service.findings import Indicator, Order, Topic
+from service.kernel.thresholds import PopulationProfile, RuleSettings
 from service.rules import Moment, evaluate
 from service.rules.screening import (
     HYPOGLYCAEMIA,
@@ -32,7 +33,6 @@ from service.rules.screening import (
     obesity_bone_assessment,
     vitamin_d_deficiency,
 )
-from service.settings import PopulationProfile, RuleSettings
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 CN = RuleSettings()

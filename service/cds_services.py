@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cds_hooks.handler import HookCall
 from cds_hooks.models import ServiceDefinition
-from cds_hooks.service import HookCall
 
 # What the rules read, in the query subset the spec allows (patient-scoped type searches).
 PREFETCH: dict[str, str] = {

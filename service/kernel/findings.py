@@ -9,7 +9,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from service.domain import Lab
+from service.kernel.record import Lab
 
 TOPIC_SYSTEM = "urn:bone-health-cds:rule"
 
