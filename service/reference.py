@@ -16,7 +16,7 @@ from types import CodeType, FunctionType
 from typing import Any
 
 from mappings import _concepts
-from service.cards import wording
+from service.cards import topic_citations, topic_title
 from service.kernel.findings import TIME_BOUND_TOPICS, Indicator, Topic
 from service.kernel.record import DrugClass, Lab, Problem
 from service.kernel.thresholds import RuleSettings
@@ -91,7 +91,6 @@ def build(settings: Settings) -> list[TopicReference]:
     by_topic: dict[Topic, list[Any]] = {}
     for rule in all_rules():
         by_topic.setdefault(rule.topic, []).append(rule)
-    words = wording()
     out: list[TopicReference] = []
     for topic in Topic:
         entries = by_topic.get(topic, [])
@@ -103,17 +102,16 @@ def build(settings: Settings) -> list[TopicReference]:
             used += sorted(n for n in RuleSettings.model_fields if n.startswith(("bmi_obese_", "waist_")))
             used.append("population_profile")
         hooks = tuple(dict.fromkeys(h for rule in entries for h in _HOOKS[rule.moment]))
-        w = words[topic]
         out.append(
             TopicReference(
                 topic=topic,
-                title=w.title_en,
+                title=topic_title(topic),
                 hooks=hooks,
                 indicators=tuple(i.value for i in Indicator if i.name in names),
                 triggers=tuple(f"{rule.moment.value}: {_trigger(rule.check)}" for rule in entries),
                 settings={n: _value(getattr(rules, n)) for n in dict.fromkeys(used)},
                 value_sets=_value_sets(names),
-                citations=tuple(c.render("en") for c in w.citations),
+                citations=topic_citations(topic),
                 reminder=topic in TIME_BOUND_TOPICS,
             )
         )

@@ -6,7 +6,7 @@ import math
 
 from service.cards._wording import fmt_date, fmt_num
 from service.kernel.record import BmdSite
-from service.rules._common import BoneFragility
+from service.rules.definitions import BoneFragility
 
 _SITES = {
     BmdSite.LUMBAR_SPINE: ("lumbar spine", "腰椎"),
@@ -56,7 +56,7 @@ def fragility_reasons(fragility: BoneFragility, drug: str | None, language: str)
         elif reason == "t-score" and fragility.t_score is not None and fragility.t_score.value is not None:
             t = fragility.t_score
             value = fmt_num(t.value or 0.0, 1)
-            when = fmt_date(t.at, language)
+            when = fmt_date(t.on, language)
             if zh(language):
                 parts.append(f"{site(t.site, language)} T值 {value}({when})")
             else:

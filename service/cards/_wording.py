@@ -1,12 +1,16 @@
-"""The shape of a topic's wording: the seed section it rests on and its en/zh text."""
+"""The shape of a topic's wording: its facts type and the composer that fills its data-file templates.
+
+(The older shape, ``Wording`` with text built in Python, is kept until every area has moved to data.)
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
 
+from service.cards._text import TopicText
 from service.kernel.findings import Finding
 from service.kernel.record import PatientRecord
 
@@ -47,7 +51,25 @@ class Citation:
         return f"Source: {base}, {secs}" + (f"; {extra}" if extra else "") + "."
 
 
-Compose = Callable[[Finding, PatientRecord, str], Text]
+F = TypeVar("F")
+
+
+@dataclass(frozen=True, slots=True)
+class TopicWording(Generic[F]):
+    """How one topic's card is worded: its facts type and the composer that fills its templates.
+
+    The composer chooses which templates of the topic's data file a finding needs and fills their
+    placeholders with the facts, formatted by the phrase library. Every placeholder of the topic's
+    templates must be a field of ``facts``, a shared phrase, or one of ``derived`` (the values the
+    composer computes from the facts: ``tests/service/cards/test_wording_files.py`` holds them to it).
+    """
+
+    facts: type[F]
+    compose: Callable[[Finding[F], TopicText], Text]
+    derived: frozenset[str] = frozenset()
+
+
+Compose = Callable[[Finding[Any], PatientRecord, str], Text]
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from typing import Any
 from service.cards._wording import T2DM, Citation, Text, Wording, fmt_date, fmt_num
 from service.kernel.findings import Finding, Topic
 from service.kernel.record import PatientRecord
-from service.rules._common import RenalFunction, SerumCalcium
+from service.rules.definitions import RenalFunction, SerumCalcium
 
 _RENAL_EN = {
     "egfr": "eGFR {v} mL/min/1.73 m²",

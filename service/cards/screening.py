@@ -13,7 +13,7 @@ from service.cards._wording import OB, T2DM, Citation, Text, Wording, fmt_date, 
 from service.kernel.findings import Finding, Topic
 from service.kernel.record import Measurement, PatientRecord, Sex
 from service.kernel.thresholds import PopulationProfile
-from service.rules._common import BoneFragility, RenalFunction
+from service.rules.definitions import BoneFragility, RenalFunction
 from service.rules.screening import HYPOGLYCAEMIA, LONG_DURATION, NEUROPATHY, Phenotype
 
 NMOL_PER_NG = 2.496  # 25-OH vitamin D: 1 ng/mL = 2.496 nmol/L (rules.md)

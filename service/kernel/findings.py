@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from service.kernel.record import Lab
 
@@ -67,24 +66,38 @@ class Order(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Finding:
+class NoFacts:
+    """The facts of a finding whose card quotes nothing of the patient's own."""
+
+
+FactsT = TypeVar("FactsT", covariant=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding(Generic[FactsT]):
     """One rule's conclusion about one patient.
 
-    ``facts`` holds the patient's own values and dates that the card wording quotes; its keys are
-    documented by each rule. ``due`` is the day a time-bound finding falls due (past or future),
-    computed from the record alone so every evaluation gives the same date.
+    ``facts`` is the topic's own frozen dataclass (see :mod:`service.kernel.facts`): the patient's values
+    and dates that the card wording quotes, typed so that a card is checked against its rule. ``due`` is
+    the day a time-bound finding falls due (past or future), computed from the record alone so every
+    evaluation gives the same date; ``proposal_start`` the day a proposed medication order starts.
     """
 
     topic: Topic
     indicator: Indicator
-    facts: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    facts: FactsT = NoFacts()  # type: ignore[assignment]
     due: date | None = None
     delete_drafts: tuple[str, ...] = ()  # "MedicationRequest/abc": drafts to suggest deleting
     lab_orders: tuple[Lab, ...] = ()  # tests to suggest as ServiceRequests
     service_orders: tuple[Order, ...] = ()
     proposals: tuple[Proposal, ...] = ()  # medication orders to suggest (at most one is chosen)
     fires: bool = True  # False: a time-bound finding that is not due yet, kept for its reminder
+    proposal_start: date | None = None  # when a proposed medication order starts; None: today
 
     def __post_init__(self) -> None:
-        if not isinstance(self.facts, MappingProxyType):
+        if isinstance(self.facts, dict):  # facts still kept as a plain mapping: freeze them
             object.__setattr__(self, "facts", MappingProxyType(dict(self.facts)))
+
+
+#: A finding of any topic, as the evaluation, the card assembly and the reminders pass it on.
+AnyFinding = Finding[Any]

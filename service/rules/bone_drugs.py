@@ -31,7 +31,8 @@ from typing import Any
 from service.kernel.findings import Finding, Indicator, Topic
 from service.kernel.record import DrugClass, Lab, MedicationExposure, PatientRecord, Problem
 from service.kernel.thresholds import RuleSettings
-from service.rules._common import (
+from service.rules._registry import Moment, Rule
+from service.rules.definitions import (
     SerumCalcium,
     active,
     days_since,
@@ -41,7 +42,6 @@ from service.rules._common import (
     renal_function,
     serum_calcium,
 )
-from service.rules._registry import Moment, Rule
 
 _RENAL_TESTS = frozenset({Lab.EGFR, Lab.CREATININE_CLEARANCE, Lab.CREATININE})
 _ANTIRESORPTIVES = (DrugClass.BISPHOSPHONATE, DrugClass.DENOSUMAB)

@@ -28,7 +28,8 @@ from datetime import date, datetime
 from service.kernel.findings import Finding, Indicator, Proposal, Topic
 from service.kernel.record import DrugClass, Lab, PatientRecord
 from service.kernel.thresholds import RuleSettings
-from service.rules._common import (
+from service.rules._registry import Moment, Rule
+from service.rules.definitions import (
     RenalFunction,
     SerumCalcium,
     add_days,
@@ -39,7 +40,6 @@ from service.rules._common import (
     serum_calcium,
     within,
 )
-from service.rules._registry import Moment, Rule
 
 
 @dataclass(frozen=True, slots=True)

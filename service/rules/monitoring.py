@@ -36,7 +36,8 @@ from service.kernel.record import (
     PatientRecord,
 )
 from service.kernel.thresholds import RuleSettings
-from service.rules._common import (
+from service.rules._registry import Moment, Rule
+from service.rules.definitions import (
     active,
     add_days,
     bone_fragility,
@@ -47,7 +48,6 @@ from service.rules._common import (
     last_result,
     within,
 )
-from service.rules._registry import Moment, Rule
 
 
 class Check(StrEnum):

@@ -23,7 +23,8 @@ from service.kernel.record import (
     Sex,
 )
 from service.kernel.thresholds import RuleSettings
-from service.rules._common import (
+from service.rules._registry import Moment, Rule
+from service.rules.definitions import (
     BoneFragility,
     RenalFunction,
     active,
@@ -36,7 +37,6 @@ from service.rules._common import (
     latest,
     t2dm_onset,
 )
-from service.rules._registry import Moment, Rule
 
 
 class PhenotypeKind(StrEnum):

@@ -8,6 +8,8 @@ from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from service.cards import _selection_behavior, _suggest, render, wording
+from service.kernel.clinical import DrugOrders
+from service.kernel.facts.diabetes_drugs import TzdFacts
 from service.kernel.findings import TOPIC_SYSTEM, Finding, Indicator, Proposal, Topic
 from service.kernel.record import (
     DrugClass,
@@ -49,7 +51,7 @@ def test_two_risky_drafts_are_removed_by_one_suggestion() -> None:
     finding = Finding(
         Topic.TZD_FRACTURE_RISK,
         Indicator.WARNING,
-        {"drugs": ("pioglitazone 30 MG", "pioglitazone / metformin")},
+        TzdFacts(DrugOrders(("pioglitazone 30 MG", "pioglitazone / metformin")), None),
         delete_drafts=("MedicationRequest/d1", "MedicationRequest/d2"),
     )
     card = render(finding, RECORD, NOW).to_json()

@@ -144,7 +144,7 @@ def test_insulin_card_lists_the_reasons_and_the_three_recommendations(language: 
     )
     for word in words:
         assert word in detail
-    assert "§1.4, §2.1, §2.2" in detail
+    assert ("§1.4，§2.1，§2.2" if language == "zh" else "§1.4, §2.1, §2.2") in detail
     assert "suggestions" not in card
 
 

@@ -42,8 +42,9 @@ def test_tzd_draft_with_osteoporosis_is_a_warning_that_deletes_the_draft() -> No
     assert finding.topic is Topic.TZD_FRACTURE_RISK
     assert finding.indicator is Indicator.WARNING
     assert finding.delete_drafts == ("MedicationRequest/d1",)
-    assert finding.facts["drugs"] == ("pioglitazone 30 MG Oral Tablet",)
-    assert finding.facts["osteoporosis_onset"] == date(2019, 5, 2)
+    assert finding.facts.orders.names == ("pioglitazone 30 MG Oral Tablet",)
+    assert finding.facts.fragility is not None
+    assert finding.facts.fragility.osteoporosis_since == date(2019, 5, 2)
 
 
 def test_tzd_draft_in_a_man_with_bone_fragility_is_a_warning() -> None:
@@ -57,7 +58,7 @@ def test_tzd_draft_in_a_woman_with_t2dm_and_no_fragility_is_info() -> None:
     finding = tzd_ordered(rec, NOW, SETTINGS)
     assert finding is not None
     assert finding.indicator is Indicator.INFO
-    assert finding.facts["female_t2dm"] is True
+    assert finding.facts.fragility is None  # fires only as a woman with T2DM
     assert finding.delete_drafts == ("MedicationRequest/d1",)
 
 
@@ -103,8 +104,9 @@ def test_fragility_by_t_score_at_the_who_cut_off(score: float, fires: bool) -> N
     finding = tzd_ordered(rec, NOW, SETTINGS)
     assert (finding is not None) is fires
     if finding is not None:
-        assert finding.facts["t_score"] == score
-        assert finding.facts["t_score_site"] == "lumbar-spine"
+        assert finding.facts.fragility is not None and finding.facts.fragility.t_score is not None
+        assert finding.facts.fragility.t_score.value == score
+        assert finding.facts.fragility.t_score.site == "lumbar-spine"
 
 
 def test_a_low_forearm_t_score_is_not_fragility() -> None:
@@ -120,7 +122,8 @@ def test_a_healed_fracture_and_past_anti_osteoporosis_drug_count_as_fragility() 
     healed = condition(Problem.FRAGILITY_FRACTURE, active=False, onset=date(2021, 4, 9))
     rec = record(who=patient(Sex.MALE), conditions=[healed], drafts=[draft(TZD)])
     finding = tzd_ordered(rec, NOW, SETTINGS)
-    assert finding is not None and finding.facts["fracture_onset"] == date(2021, 4, 9)
+    assert finding is not None and finding.facts.fragility is not None
+    assert finding.facts.fragility.fracture_on == date(2021, 4, 9)
 
     on_drug = record(
         who=patient(Sex.MALE),
@@ -132,7 +135,8 @@ def test_a_healed_fracture_and_past_anti_osteoporosis_drug_count_as_fragility() 
     )
     finding = tzd_ordered(on_drug, NOW, SETTINGS)
     assert finding is not None
-    assert finding.facts["anti_op_drug"] == "teriparatide"  # the most recent one
+    assert finding.facts.fragility is not None
+    assert finding.facts.fragility.drug == "teriparatide"  # the most recent one
 
 
 def test_an_inactive_osteoporosis_condition_is_not_fragility() -> None:
@@ -150,7 +154,7 @@ def test_active_tzd_with_fragility_is_a_warning_with_the_order_date_and_no_sugge
     finding = tzd_active(rec, NOW, SETTINGS)
     assert finding is not None
     assert finding.indicator is Indicator.WARNING
-    assert finding.facts["ordered"] == (ago(1000).date(),)
+    assert finding.facts.orders.ordered == (ago(1000).date(),)
     assert finding.delete_drafts == ()
 
 
@@ -201,7 +205,7 @@ def test_sglt2_fires_below_an_egfr_of_60(value: float, fires: bool) -> None:
     if finding is not None:
         assert finding.indicator is Indicator.INFO
         assert finding.delete_drafts == () and finding.lab_orders == ()  # detail only
-        assert finding.facts["egfr"] == value
+        assert finding.facts.egfr.value == value
 
 
 @pytest.mark.parametrize(("days", "fires"), [(364, True), (365, True), (366, False)])
@@ -249,8 +253,8 @@ def test_insulin_with_fragility_fires_from_age_65(birth: date, fires: bool) -> N
     assert (finding is not None) is fires
     if finding is not None:
         assert finding.indicator is Indicator.WARNING
-        assert finding.facts["older_with_fragility"] is True
-        assert finding.facts["hypoglycaemia"] is False
+        assert finding.facts.older_with_fragility is True
+        assert finding.facts.hypoglycaemia is False
 
 
 def test_insulin_in_an_older_patient_without_fragility_or_hypoglycaemia_is_quiet() -> None:
@@ -263,9 +267,9 @@ def test_any_history_of_hypoglycaemia_fires_at_any_age() -> None:
     rec = record(who=patient(birth=born_years_ago(50)), conditions=[t2dm(), past], drafts=[draft(INSULIN)])
     finding = insulin_ordered(rec, NOW, SETTINGS)
     assert finding is not None
-    assert finding.facts["hypoglycaemia"] is True
-    assert finding.facts["hypoglycaemia_onset"] == date(2025, 3, 2)
-    assert finding.facts["older_with_fragility"] is False
+    assert finding.facts.hypoglycaemia is True
+    assert finding.facts.hypoglycaemia_onset == date(2025, 3, 2)
+    assert finding.facts.older_with_fragility is False
 
 
 def test_unknown_age_only_hypoglycaemia_counts() -> None:

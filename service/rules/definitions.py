@@ -1,14 +1,27 @@
 """Shared definitions of rules.md, each a named clinical concept.
 
 Every function is pure: (record, now, settings) in, a plain value out. Rules read these instead of
-walking the record themselves, so "serum calcium" or "renal function" means one thing everywhere.
+walking the record themselves, so "serum calcium" or "renal function" means one thing everywhere. The
+values that cards quote (renal function, serum calcium, bone fragility) are the kernel's
+:mod:`service.kernel.clinical` types, built here once with their evidence.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
+from service.kernel.clinical import (
+    BoneFragility,
+    CockcroftGaultInputs,
+    DrugOrders,
+    FragilityReason,
+    RenalFunction,
+    RenalMeasure,
+    SerumCalcium,
+    TScore,
+)
 from service.kernel.record import (
     ANTI_OSTEOPOROSIS,
     BMD_RESULTS,
@@ -57,16 +70,6 @@ def latest(
     return found
 
 
-@dataclass(frozen=True, slots=True)
-class SerumCalcium:
-    """Serum calcium in mmol/L, albumin-corrected when an albumin of the same day exists."""
-
-    value: float
-    measured: float
-    at: datetime
-    albumin_g_per_l: float | None  # set when corrected
-
-
 def serum_calcium(
     record: PatientRecord, now: datetime, settings: RuleSettings, window_days: int | None = None
 ) -> SerumCalcium | None:
@@ -93,15 +96,6 @@ def calcium_dates(record: PatientRecord) -> list[date]:
     return [m.at.date() for m in record.measurements if m.lab is Lab.CALCIUM]
 
 
-@dataclass(frozen=True, slots=True)
-class RenalFunction:
-    """The stricter of the latest CrCl and eGFR within a window (rules.md "Renal function")."""
-
-    value: float
-    kind: str  # "egfr" | "crcl" | "crcl-cockcroft-gault"
-    at: datetime
-
-
 def cockcroft_gault(record: PatientRecord, now: datetime, window_days: int) -> RenalFunction | None:
     """CrCl (mL/min) from serum creatinine, age, sex and weight, when all exist (the card says so)."""
     cr = latest(record, Lab.CREATININE, now, window_days)
@@ -122,22 +116,27 @@ def cockcroft_gault(record: PatientRecord, now: datetime, window_days: int) -> R
     crcl = (140 - age) * weight.value / (72 * cr.value)
     if sex is Sex.FEMALE:
         crcl *= 0.85
-    return RenalFunction(round(crcl, 1), "crcl-cockcroft-gault", cr.at)
+    inputs = CockcroftGaultInputs(cr.value, cr.at.date(), weight.value, weight.at.date(), age, sex)
+    return RenalFunction(round(crcl, 1), RenalMeasure.COCKCROFT_GAULT, cr.at, inputs=inputs)
 
 
 def renal_function(record: PatientRecord, now: datetime, window_days: int) -> RenalFunction | None:
-    """Lower of latest CrCl and latest eGFR within the window; Cockcroft–Gault when neither exists."""
+    """Lower of latest CrCl and latest eGFR within the window; Cockcroft–Gault when neither exists.
+
+    When both were reported, the one that did not decide is kept as ``other`` for the card to quote.
+    """
     candidates: list[RenalFunction] = []
     crcl = latest(record, Lab.CREATININE_CLEARANCE, now, window_days)
     if crcl is not None and crcl.value is not None:
-        candidates.append(RenalFunction(crcl.value, "crcl", crcl.at))
+        candidates.append(RenalFunction(crcl.value, RenalMeasure.CRCL, crcl.at))
     egfr = latest(record, Lab.EGFR, now, window_days)
     if egfr is not None and egfr.value is not None:
-        candidates.append(RenalFunction(egfr.value, "egfr", egfr.at))
+        candidates.append(RenalFunction(egfr.value, RenalMeasure.EGFR, egfr.at))
     if not candidates:
-        computed = cockcroft_gault(record, now, window_days)
-        return computed
-    return min(candidates, key=lambda r: r.value)
+        return cockcroft_gault(record, now, window_days)
+    lowest = min(candidates, key=lambda r: r.value)
+    others = [r for r in candidates if r is not lowest]
+    return replace(lowest, other=others[0]) if others else lowest
 
 
 def egfr(record: PatientRecord, now: datetime, window_days: int) -> RenalFunction | None:
@@ -145,7 +144,7 @@ def egfr(record: PatientRecord, now: datetime, window_days: int) -> RenalFunctio
     m = latest(record, Lab.EGFR, now, window_days)
     if m is None or m.value is None:
         return None
-    return RenalFunction(m.value, "egfr", m.at)
+    return RenalFunction(m.value, RenalMeasure.EGFR, m.at)
 
 
 def has_result(record: PatientRecord, labs: frozenset[Lab] | Lab, now: datetime, window_days: int) -> bool:
@@ -189,29 +188,58 @@ def latest_dxa_t_score(record: PatientRecord, now: datetime) -> Measurement | No
     return min((m for m in scores if m.at.date() == exam_day), key=lambda m: m.value or 0.0)
 
 
-@dataclass(frozen=True, slots=True)
-class BoneFragility:
-    """Why a patient counts as having bone fragility (BF); ``reasons`` in plain words for the card."""
-
-    reasons: tuple[str, ...]
-    t_score: Measurement | None = None
-
-
 def bone_fragility(record: PatientRecord, now: datetime) -> BoneFragility | None:
-    """rules.md "Bone fragility (BF)": osteoporosis, fragility fracture, T-score ≤ −2.5, or any anti-OP drug."""
-    reasons: list[str] = []
+    """rules.md "Bone fragility (BF)": osteoporosis, fragility fracture, T-score ≤ −2.5, or any anti-OP drug.
+
+    With its evidence: the earliest onset of an active osteoporosis Condition, the latest onset of any
+    fragility fracture (a healed fracture is still a history of fracture), the low T-score, and the most
+    recent anti-osteoporosis drug on the chart ("any drug ever": a draft order is not yet an exposure).
+    """
+    reasons: list[FragilityReason] = []
+    osteoporosis_since: date | None = None
+    fracture_on: date | None = None
     if record.has_problem(Problem.OSTEOPOROSIS):
-        reasons.append("osteoporosis")
+        reasons.append(FragilityReason.OSTEOPOROSIS)
+        osteoporosis_since = _earliest(_onsets(record, Problem.OSTEOPOROSIS, active_only=True))
     if record.has_problem(Problem.FRAGILITY_FRACTURE, active_only=False):
-        reasons.append("fragility-fracture")
+        reasons.append(FragilityReason.FRAGILITY_FRACTURE)
+        fracture_on = _latest(_onsets(record, Problem.FRAGILITY_FRACTURE, active_only=False))
     t = latest_dxa_t_score(record, now)
-    low_t = t if t is not None and t.value is not None and t.value <= FRAGILITY_T_SCORE else None
-    if low_t is not None:
-        reasons.append("t-score")
-    # "any anti-osteoporosis drug ever": the chart's history; a draft order is not yet an exposure
-    if any(ANTI_OSTEOPOROSIS & m.classes for m in record.medications):
-        reasons.append("anti-osteoporosis-drug")
-    return BoneFragility(tuple(reasons), low_t) if reasons else None
+    low_t = None
+    if t is not None and t.value is not None and t.value <= FRAGILITY_T_SCORE:
+        reasons.append(FragilityReason.T_SCORE)
+        low_t = TScore(t.value, t.site, t.at.date())
+    drug, drug_on = None, None
+    anti_op = [m for m in record.medications if ANTI_OSTEOPOROSIS & m.classes]
+    if anti_op:
+        reasons.append(FragilityReason.ANTI_OSTEOPOROSIS_DRUG)
+        dated = [m for m in anti_op if m.at is not None]
+        newest = max(dated, key=lambda m: m.at or now) if dated else anti_op[-1]
+        drug, drug_on = newest.name, (newest.at.date() if newest.at is not None else None)
+    if not reasons:
+        return None
+    return BoneFragility(tuple(reasons), osteoporosis_since, fracture_on, low_t, drug, drug_on)
+
+
+def _onsets(record: PatientRecord, problem: Problem, *, active_only: bool) -> list[date]:
+    return [
+        c.onset
+        for c in record.conditions
+        if c.problem is problem and (c.active or not active_only) and c.onset is not None
+    ]
+
+
+def latest_onset(record: PatientRecord, problem: Problem) -> date | None:
+    """The latest onset (else recorded date) of any Condition of ``problem``, whatever its status."""
+    return _latest(_onsets(record, problem, active_only=False))
+
+
+def _earliest(days: list[date]) -> date | None:
+    return min(days) if days else None
+
+
+def _latest(days: list[date]) -> date | None:
+    return max(days) if days else None
 
 
 def hypoglycaemia_history(record: PatientRecord) -> bool:
@@ -273,3 +301,20 @@ def is_bmd_result(m: Measurement) -> bool:
 
 def add_days(day: date, days: int) -> date:
     return day + timedelta(days=days)
+
+
+def draft_orders(exposures: Sequence[MedicationExposure]) -> DrugOrders:
+    """The draft orders a card is about, by the names the EHR shows."""
+    return DrugOrders(tuple(m.name for m in exposures))
+
+
+def chart_orders(exposures: Sequence[MedicationExposure]) -> DrugOrders:
+    """Active chart orders with their order dates (EHRs leave long-term orders open)."""
+    return DrugOrders(
+        tuple(m.name for m in exposures), tuple(m.at.date() if m.at is not None else None for m in exposures)
+    )
+
+
+def sources(exposures: Sequence[MedicationExposure]) -> tuple[str, ...]:
+    """The relative references of draft orders (``MedicationRequest/abc``), for delete suggestions."""
+    return tuple(m.source for m in exposures)

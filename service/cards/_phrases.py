@@ -1,0 +1,213 @@
+"""The phrase library: how every card words the clinical values it quotes, in one place per language.
+
+Renal function, serum calcium, bone-fragility evidence, DXA sites, order lines, dates and numbers read
+the same way on every card. Python keeps the formatting of values (digits, dates, lists); the words are
+in ``wording/<lang>/_phrases.yaml``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from functools import cache
+from typing import Any
+
+from service.cards._text import SourceRef, phrase_table
+from service.kernel.clinical import (
+    BoneFragility,
+    DrugOrders,
+    FragilityReason,
+    RenalFunction,
+    RenalMeasure,
+    SerumCalcium,
+)
+from service.kernel.record import BmdSite, Sex
+
+
+def num(value: float, digits: int = 2) -> str:
+    """A number with at most ``digits`` decimals and no trailing zeros: 28.0 → "28", 2.55 → "2.55"."""
+    text = f"{value:.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def mmol(value: float) -> str:
+    """Calcium as laboratories report it: two decimals (2.60, not 2.6)."""
+    return f"{value:.2f}"
+
+
+def floor1(value: float) -> str:
+    """One decimal, rounded down, so a value just under a threshold never prints as the threshold."""
+    return num(math.floor(value * 10 + 1e-9) / 10, 1)
+
+
+def whole(value: float) -> str:
+    """A whole number ("40", never "4")."""
+    return str(round(value))
+
+
+def iso_day(value: date | datetime) -> str:
+    """Dates as ISO (yyyy-mm-dd) in both languages: unambiguous across locales."""
+    return (value.date() if isinstance(value, datetime) else value).isoformat()
+
+
+class Phrases:
+    """The shared phrases of one language."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self._t: Mapping[str, Any] = phrase_table(language)
+
+    def _(self, path: str, **values: object) -> str:
+        node: Any = self._t
+        for part in path.split("."):
+            node = node[part]
+        return str(node).format_map(values) if values else str(node)
+
+    # --- plain values ---------------------------------------------------------------------------
+
+    def day(self, value: date | datetime | None) -> str:
+        return self._("never_recorded") if value is None else iso_day(value)
+
+    def join(self, items: Iterable[str]) -> str:
+        return self._("list_separator").join(items)
+
+    def span(self, days: int) -> str:
+        """A window in the words a clinician uses: 365 → "12 months", 730 → "2 years", else days."""
+        if days == 365:
+            return self._("span.twelve_months")
+        if days % 365 == 0:
+            return self._("span.years", n=days // 365)
+        return self._("span.days", n=days)
+
+    def sex(self, sex: Sex) -> str:
+        return self._(f"sex.{sex.value}")
+
+    def bmd_site(self, site: BmdSite | None) -> str:
+        return self._(f"bmd_site.{(site or BmdSite.OTHER).value}")
+
+    # --- renal function and calcium -------------------------------------------------------------
+
+    def renal(self, renal: RenalFunction) -> str:
+        """ "eGFR 28 mL/min/1.73 m² on 2026-10-02", with the other measure or the Cockcroft–Gault inputs."""
+        m = f"measure.{renal.kind.value}"
+        value, day = num(renal.value, 1), self.day(renal.at)
+        inputs = renal.inputs
+        if renal.kind is RenalMeasure.COCKCROFT_GAULT and inputs is not None:
+            return self._(
+                "renal.cockcroft_gault",
+                value=value,
+                creatinine=num(inputs.creatinine_mg_per_dl, 2),
+                creatinine_day=self.day(inputs.creatinine_on),
+                weight=num(inputs.weight_kg, 1),
+                weight_day=self.day(inputs.weight_on),
+                age=inputs.age,
+                sex=self.sex(inputs.sex),
+            )
+        text = self._("renal.value", name=self._(f"{m}.full"), value=value, unit=self._(f"{m}.unit"), day=day)
+        other = renal.other
+        if other is not None:
+            o = f"measure.{other.kind.value}"
+            text += self._(
+                "renal.other",
+                name=self._(f"{o}.full"),
+                value=num(other.value, 1),
+                unit=self._(f"{o}.unit"),
+                day=self.day(other.at),
+            )
+        return text
+
+    def renal_short(self, renal: RenalFunction) -> str:
+        """For summaries: "eGFR 28 mL/min/1.73 m²", "CrCl (Cockcroft–Gault) 20 mL/min"."""
+        return self._(f"measure.{renal.kind.value}.short", value=num(renal.value, 1))
+
+    def calcium(self, calcium: SerumCalcium) -> str:
+        """ "2.72 mmol/L on 2026-11-01 (albumin-corrected: measured 2.62 mmol/L, albumin 35 g/L the same day)"."""
+        day = self.day(calcium.at)
+        if calcium.albumin_g_per_l is None:
+            return self._("calcium.as_measured", value=mmol(calcium.value), day=day)
+        return self._(
+            "calcium.corrected",
+            value=mmol(calcium.value),
+            day=day,
+            measured=mmol(calcium.measured),
+            albumin=num(calcium.albumin_g_per_l, 1),
+        )
+
+    # --- bone fragility -------------------------------------------------------------------------
+
+    def fragility_items(self, bf: BoneFragility) -> list[str]:
+        """Each reason the patient counts as having bone fragility, with its own values and dates."""
+        items: list[str] = []
+        for reason in bf.reasons:
+            if reason is FragilityReason.OSTEOPOROSIS:
+                since = bf.osteoporosis_since
+                items.append(
+                    self._("fragility.osteoporosis")
+                    + (self._("fragility.since", day=self.day(since)) if since else "")
+                )
+            elif reason is FragilityReason.FRAGILITY_FRACTURE:
+                on = bf.fracture_on
+                items.append(
+                    self._("fragility.fracture") + (self._("fragility.on", day=self.day(on)) if on else "")
+                )
+            elif reason is FragilityReason.T_SCORE and bf.t_score is not None:
+                t = bf.t_score
+                items.append(
+                    self._(
+                        "fragility.t_score",
+                        value=num(t.value, 1),
+                        site=self.bmd_site(t.site),
+                        day=self.day(t.on),
+                    )
+                )
+            elif reason is FragilityReason.ANTI_OSTEOPOROSIS_DRUG:
+                items.append(
+                    self._("fragility.drug", drug=bf.drug or "")
+                    + (self._("fragility.drug_on", day=self.day(bf.drug_on)) if bf.drug_on else "")
+                )
+        return items
+
+    def fragility_block(self, bf: BoneFragility) -> str:
+        """A heading and one bullet per reason, for a card's detail."""
+        return "\n".join([self._("fragility.heading"), *(f"- {i}" for i in self.fragility_items(bf))])
+
+    def fragility_inline(self, bf: BoneFragility) -> str:
+        """The reasons in one line, for a sentence."""
+        return self.join(self.fragility_items(bf))
+
+    # --- orders ---------------------------------------------------------------------------------
+
+    def orders(self, orders: DrugOrders) -> str:
+        """ "**Draft order:** X" at order time; "**Active order:** X (ordered 2024-03-01)" from the chart."""
+        many = len(orders.names) > 1
+        if orders.ordered is None:
+            label = self._("orders.drafts" if many else "orders.draft")
+            items = list(orders.names)
+        else:
+            label = self._("orders.actives" if many else "orders.active")
+            items = [
+                self._("orders.with_date", name=name, day=self.day(day))
+                if day
+                else self._("orders.without_date", name=name)
+                for name, day in zip(orders.names, orders.ordered, strict=True)
+            ]
+        return self._("orders.line", label=label, items=self.join(items))
+
+    # --- sources --------------------------------------------------------------------------------
+
+    def citation(self, source: SourceRef) -> str:
+        sections = self._("citation.section_separator").join(
+            self._("citation.section", n=s) for s in source.sections
+        )
+        also = self._("citation.also", also=source.also) if source.also else ""
+        return self._(
+            "citation.line", review=self._(f"reviews.{source.review}"), sections=sections, also=also
+        )
+
+
+@cache
+def phrases(language: str) -> Phrases:
+    return Phrases(language)
