@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from mappings._concepts import CONDITION_CONCEPTS, PROBLEMS
 from mappings._context import CONDITION_NAMES, Context, recognise
 from mappings._errors import MappingError
 from mappings._fhir import Resource, as_dict, as_str, codings, first_time, parse_date, status_code
 from mappings._validate import validate
+from mappings.concepts import CONDITION_CONCEPTS, PROBLEMS
 from service.kernel.record import ConditionFact, Problem
 
 _NOT_ACTIVE = frozenset({"inactive", "resolved", "remission"})

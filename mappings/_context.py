@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mappings._concepts import CONDITION_CONCEPTS, DRUG_CONCEPTS, LAB_CONCEPTS, PROCEDURE_CONCEPTS
 from mappings._fhir import (
     CodingView,
     Resource,
@@ -22,6 +21,7 @@ from mappings._fhir import (
 )
 from mappings._memo import by_content
 from mappings._terminology import NameIndex, Terminology
+from mappings.concepts import CONDITION_CONCEPTS, DRUG_CONCEPTS, LAB_CONCEPTS, PROCEDURE_CONCEPTS
 
 TERMINOLOGY = Terminology()
 CONDITION_NAMES: NameIndex = TERMINOLOGY.name_index(CONDITION_CONCEPTS)

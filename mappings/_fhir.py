@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from mappings._errors import MappingError
+
 Resource = Mapping[str, Any]
 
 _PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
@@ -101,6 +103,18 @@ def first_time(resource: Resource, *fields: str) -> tuple[str, object] | None:
         elif resource.get(name) is not None:
             return name, resource[name]
     return None
+
+
+def resource_time(resource: Resource, label: str, *fields: str) -> datetime | None:
+    """The first of ``fields`` the resource has, as a datetime; a malformed one is a mapping error."""
+    found = first_time(resource, *fields)
+    if found is None:
+        return None
+    path, value = found
+    try:
+        return parse_datetime(value)
+    except ValueError as exc:
+        raise MappingError(label, f"{resource.get('resourceType')}.{path}", "not a FHIR dateTime") from exc
 
 
 def label(resource: Resource, position: int) -> str:

@@ -11,16 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from mappings._concepts import DRUG_CONCEPTS, DRUGS, ONCOLOGY
 from mappings._context import DRUG_NAMES, TERMINOLOGY, Context, medication_concept, recognise
-from mappings._errors import MappingError
-from mappings._fhir import Resource, as_dict, as_str, codings, concept_text, first_time, parse_datetime
+from mappings._fhir import Resource, as_dict, as_str, codings, concept_text, resource_time
 from mappings._memo import by_content
 from mappings._terminology import normalise_text
 from mappings._validate import validate
+from mappings.concepts import DRUG_CONCEPTS, DRUGS, ONCOLOGY
 from service.kernel.record import Coding, DrugClass, ExposureKind, MedicationExposure
 
 # kind -> (statuses that are an exposure, statuses that are "active", time fields)
@@ -107,7 +105,7 @@ def map_medication(resource: Resource, label: str, ctx: Context) -> list[Medicat
     drug = _drug(resource, label, ctx)
     if drug is None:
         return []
-    at = _when(resource, label, time_fields)
+    at = resource_time(resource, label, *time_fields)
     return [
         MedicationExposure(
             drug.classes, drug.name, kind, str(status), at, status in active, label, False, drug.coding
@@ -124,7 +122,7 @@ def map_draft(resource: Resource, label: str, ctx: Context) -> list[MedicationEx
     drug = _drug(filled, label, ctx)
     if drug is None:
         return []
-    at = _when(filled, label, ("authoredOn",))
+    at = resource_time(filled, label, "authoredOn")
     status = as_str(resource.get("status")) or "draft"
     return [MedicationExposure(drug.classes, drug.name, kind, status, at, True, label, True, drug.coding)]
 
@@ -153,17 +151,6 @@ def _fill_draft(resource: Resource, patient_id: str) -> Mapping[str, Any]:
         filled.setdefault("intent", "proposal")
     filled.setdefault("subject", {"reference": f"Patient/{patient_id}"})
     return filled
-
-
-def _when(resource: Resource, label: str, fields: tuple[str, ...]) -> datetime | None:
-    found = first_time(resource, *fields)
-    if found is None:
-        return None
-    path, value = found
-    try:
-        return parse_datetime(value)
-    except ValueError as exc:
-        raise MappingError(label, f"{resource.get('resourceType')}.{path}", "not a FHIR dateTime") from exc
 
 
 def _name(concept: object, display: str | None) -> str:

@@ -8,16 +8,15 @@ panel carries its T-scores as components).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from mappings._concepts import LAB_CONCEPTS, LABS
 from mappings._context import LAB_NAMES, Context, recognise
 from mappings._errors import MappingError
-from mappings._fhir import Resource, as_dict, as_list, as_str, first_time, parse_datetime
+from mappings._fhir import Resource, as_dict, as_list, as_str, resource_time
 from mappings._units import UnitError, to_canonical
 from mappings._validate import validate
+from mappings.concepts import LAB_CONCEPTS, LABS
 from service.kernel.record import Lab, Measurement
 
 COUNTED = frozenset({"final", "amended", "corrected", "preliminary"})
@@ -52,7 +51,7 @@ def map_observation(resource: Resource, label: str, ctx: Context) -> list[Measur
     if not parts:
         return []
     validate(resource, label)
-    at = _when(resource, label, "effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued")
+    at = resource_time(resource, label, "effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued")
     if at is None:
         ctx.note(f"{label}: no effective date or issued; ignored")
         return []
@@ -71,22 +70,11 @@ def map_observation(resource: Resource, label: str, ctx: Context) -> list[Measur
 def fall_risk_from_procedure(resource: Resource, label: str, ctx: Context) -> list[Measurement]:
     if as_str(resource.get("status")) not in _PROCEDURE_DONE:
         return []
-    at = _when(resource, label, "performedDateTime", "performedPeriod")
+    at = resource_time(resource, label, "performedDateTime", "performedPeriod")
     if at is None:
         ctx.note(f"{label}: fall-risk assessment without a date; ignored")
         return []
     return [Measurement(Lab.FALL_RISK_ASSESSMENT, None, at, label)]
-
-
-def _when(resource: Resource, label: str, *fields: str) -> datetime | None:
-    found = first_time(resource, *fields)
-    if found is None:
-        return None
-    path, value = found
-    try:
-        return parse_datetime(value)
-    except ValueError as exc:
-        raise MappingError(label, f"{resource.get('resourceType')}.{path}", "not a FHIR dateTime") from exc
 
 
 def _quantity(

@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from mappings._concepts import PROCEDURE_CONCEPTS
 from mappings._conditions import dialysis_from_procedure, map_condition
 from mappings._context import PROCEDURE_NAMES, Context, recognise
 from mappings._errors import MappingError
@@ -14,6 +13,7 @@ from mappings._fhir import Resource, as_str, flatten, label, parse_date
 from mappings._medications import map_draft, map_medication
 from mappings._observations import fall_risk_from_procedure, map_observation
 from mappings._validate import validate
+from mappings.concepts import PROCEDURE_CONCEPTS
 from service.kernel.record import (
     ConditionFact,
     Lab,

@@ -92,17 +92,6 @@ def _factor(source: str, target: str) -> float | None:
         return None
 
 
-def canonical_unit(lab: Lab) -> str | None:
-    """The unit string cards show for a concept (None for presence-only concepts)."""
-    if lab in _RULES:
-        return _RULES[lab].display
-    if lab is Lab.HBA1C:
-        return "%"
-    if lab in _SCORES:
-        return "SD"
-    return None
-
-
 def to_canonical(lab: Lab, value: float, unit: str | None) -> tuple[float, str | None]:
     """(value in the canonical unit, unit to display); raises UnitError when it cannot be converted."""
     text = (unit or "").strip()

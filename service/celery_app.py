@@ -13,7 +13,7 @@ from typing import Any
 
 from celery import Celery
 
-from service.persistence._engine import normalise_url, sqlite_path
+from service.persistence import normalise_url, sqlite_path
 from service.reminders.tasks import DISPATCH_TASK, PRUNE_AUDIT_TASK, SCAN_TASK, delivery_time_limit, register
 from service.settings import Settings, get_settings
 

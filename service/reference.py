@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from types import CodeType, FunctionType
 from typing import Any
 
-from mappings import _concepts
+from mappings import concepts
 from service.cards import topic_citations, topic_title
 from service.kernel.findings import TIME_BOUND_TOPICS, Indicator, Topic
 from service.kernel.record import DrugClass, Lab, Problem
@@ -75,9 +75,9 @@ def _value_sets(names: set[str]) -> tuple[str, ...]:
     classes = {DrugClass[n] for n in names if n in DrugClass.__members__}
     labs = {Lab[n] for n in names if n in Lab.__members__}
     problems = {Problem[n] for n in names if n in Problem.__members__}
-    files = {vs for vs, cls in _concepts.DRUGS.items() if cls in classes}
-    files |= {vs for vs, (lab, _) in _concepts.LABS.items() if lab in labs}
-    files |= {vs for vs, problem in _concepts.PROBLEMS.items() if problem in problems}
+    files = {vs for vs, cls in concepts.DRUGS.items() if cls in classes}
+    files |= {vs for vs, (lab, _) in concepts.LABS.items() if lab in labs}
+    files |= {vs for vs, problem in concepts.PROBLEMS.items() if problem in problems}
     return tuple(sorted(files))
 
 

@@ -194,11 +194,13 @@ def _start(
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop the server and close its pipes (communicate reads and closes them)."""
     proc.terminate()
     try:
-        proc.wait(timeout=10)
+        proc.communicate(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.communicate()
 
 
 def _patient_view(fhir: FhirServer) -> dict[str, Any]:

@@ -37,9 +37,3 @@ def service(order: Order) -> Orderable:
 def medication(proposal: Proposal) -> dict[str, str]:
     entry: dict[str, str] = _data()["medications"][proposal.value]
     return entry
-
-
-def lab_name(item: Lab, language: str) -> str:
-    """A test's name in the card's language ("serum calcium" / "血清钙")."""
-    entry = lab(item)
-    return entry["zh"] if language == "zh" else entry["en"]

@@ -57,9 +57,6 @@ class TopicText:
                 f"{self.language}/{self.topic}.yaml '{key}' names {{{missing.args[0]}}}, which was not given"
             ) from None
 
-    def has(self, key: str) -> bool:
-        return key in self.templates
-
 
 def placeholders(template: str) -> frozenset[str]:
     """The names a template quotes: ``"eGFR {value} on {day}"`` → {"value", "day"}."""

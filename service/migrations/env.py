@@ -6,7 +6,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from service.persistence._engine import make_engine
+from service.persistence import make_engine
 from service.persistence.models import Base
 from service.settings import Settings
 

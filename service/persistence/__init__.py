@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.persistence._engine import make_engine
+from service.persistence._engine import make_engine, normalise_url, sqlite_path
 from service.persistence._migrate import migrate
+from service.persistence._upsert import insert_ignore
 from service.persistence.audit import audit_secret, patient_hash, record_audit
 from service.persistence.feedback import SqlFeedbackStore
 from service.persistence.models import Feedback, HookAudit, Reminder, ReminderStatus
@@ -24,9 +25,12 @@ __all__ = [
     "ReminderStatus",
     "SqlFeedbackStore",
     "audit_secret",
+    "insert_ignore",
     "make_engine",
     "migrate",
+    "normalise_url",
     "patient_hash",
     "record_audit",
     "session_factory",
+    "sqlite_path",
 ]

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service.kernel.findings import TIME_BOUND_TOPICS, Finding
-from service.persistence._upsert import insert_ignore
+from service.persistence import insert_ignore
 from service.persistence.models import Reminder, ReminderStatus, task_key
 
 _SUMMARY_MAX = 1000
@@ -57,8 +57,7 @@ def _wanted(findings: Sequence[Finding]) -> dict[tuple[str, date], str]:
     wanted: dict[tuple[str, date], str] = {}
     for finding in findings:
         if finding.topic in TIME_BOUND_TOPICS and finding.due is not None:
-            summary = finding.facts.get("summary") or finding.topic.value
-            wanted.setdefault((finding.topic.value, finding.due), str(summary)[:_SUMMARY_MAX])
+            wanted.setdefault((finding.topic.value, finding.due), finding.topic.value[:_SUMMARY_MAX])
     return wanted
 
 

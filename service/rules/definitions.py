@@ -24,7 +24,6 @@ from service.kernel.clinical import (
 )
 from service.kernel.record import (
     ANTI_OSTEOPOROSIS,
-    BMD_RESULTS,
     BmdSite,
     DrugClass,
     ExposureKind,
@@ -90,10 +89,6 @@ def serum_calcium(
         settings.albumin_reference_g_per_l - albumin
     )
     return SerumCalcium(round(corrected, 3), ca.value, ca.at, albumin)
-
-
-def calcium_dates(record: PatientRecord) -> list[date]:
-    return [m.at.date() for m in record.measurements if m.lab is Lab.CALCIUM]
 
 
 def cockcroft_gault(record: PatientRecord, now: datetime, window_days: int) -> RenalFunction | None:
@@ -293,10 +288,6 @@ def sequenced_after(record: PatientRecord, last_dose: date) -> bool:
         if m.draft or (m.at is not None and m.at.date() > last_dose):
             return True
     return False
-
-
-def is_bmd_result(m: Measurement) -> bool:
-    return m.lab in BMD_RESULTS
 
 
 def add_days(day: date, days: int) -> date:

@@ -287,7 +287,7 @@ def test_sigterm_lets_an_in_flight_hook_finish(tmp_path: Path, fhir: Misbehaving
         if proc.poll() is None:
             proc.kill()
         caller.join(timeout=1)
-    log = proc.stderr.read().decode() if proc.stderr else ""
+    log = proc.communicate()[1].decode()  # reads and closes the pipes
     hook_lines = [json.loads(line) for line in log.splitlines() if '"hook call"' in line]
     assert [line["outcome"] for line in hook_lines] == ["ok"]
     assert uuid.UUID(hook_lines[0]["hook_instance"])

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from fhir.resources.R4B.valueset import ValueSet
 
-from mappings._concepts import DRUGS, LABS, ONCOLOGY, PROBLEMS
 from mappings._terminology import VALUESET_DIR, system_key
+from mappings.concepts import DRUGS, LABS, ONCOLOGY, PROBLEMS
 from tests.conftest import REPO
 
 FILES = sorted(p for p in VALUESET_DIR.glob("*.json") if p.name != "names.json")
