@@ -46,6 +46,7 @@ _ERRORS = {
     404: "No such CDS service",
     412: "Data the service needs cannot be had (no prefetch and no usable fhirServer, or it failed)",
     413: "The request body is larger than the configured limit",
+    415: "The request declares a Content-Type that is not JSON",
 }
 
 

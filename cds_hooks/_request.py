@@ -94,6 +94,24 @@ HOOK_CONTEXTS: dict[str, type[_Strict]] = {
 }
 
 
+def check_content_type(content_type: str | None) -> None:
+    """415 when the request declares a media type that is not JSON (``application/json``,
+    ``application/fhir+json`` or any ``+json`` type, parameters such as ``charset`` allowed). A
+    request with no Content-Type is read as JSON."""
+    if content_type is None or not content_type.strip():
+        return
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    ):
+        return
+    raise CdsError(
+        415,
+        "not-supported",
+        f"Content-Type {media_type or content_type.strip()!r} is not JSON; send application/json or application/fhir+json",
+    )
+
+
 def parse_hook_request(raw: bytes, hook: str) -> HookRequest:
     """Validate a hook call for a service that answers ``hook``; raises a 400 :class:`CdsError`."""
     try:
@@ -158,7 +176,44 @@ def _validate(model: type[_M], value: Any, prefix: str) -> _M:
         field = _path(prefix, first["loc"])
         if first["type"] == "missing":
             raise invalid(field, "required field is missing", code="required") from exc
-        raise invalid(field, first["msg"]) from exc
+        raise invalid(field, plain_problem(first["type"], first["msg"], first.get("input"))) from exc
+
+
+# Pydantic's type errors name Python types ("a valid dictionary or instance of _FhirAuthorization"):
+# a client reads JSON, so these say which JSON type was expected and which one came.
+_EXPECTED = {
+    "dict_type": "an object",
+    "model_type": "an object",
+    "model_attributes_type": "an object",
+    "list_type": "an array",
+    "string_type": "a string",
+    "int_type": "an integer",
+    "float_type": "a number",
+    "bool_type": "a boolean",
+}
+
+
+def plain_problem(error_type: str, message: str, value: Any) -> str:
+    """A validation problem in JSON terms: ``expected an object, got an array``."""
+    expected = _EXPECTED.get(error_type)
+    return f"expected {expected}, got {json_kind(value)}" if expected else message
+
+
+def json_kind(value: Any) -> str:
+    """The JSON type of a parsed value, as a phrase: "an array", "a string", "null"..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return "a value of another kind"
 
 
 def _path(prefix: str, loc: Sequence[int | str]) -> str:
@@ -236,8 +291,14 @@ def _check_selections(selections: Sequence[Any], draft_orders: Mapping[str, Any]
             raise invalid(f"context.selections[{i}]", "names no entry of context.draftOrders")
 
 
-def preferred_language(accept_language: str | None) -> str:
-    """ "zh" when the client's most preferred language tag is Chinese, else "en"."""
+def preferred_language(accept_language: str | None, languages: Sequence[str] = ("en",)) -> str:
+    """The one of ``languages`` (language codes, the first the default) that the client prefers.
+
+    The tag with the highest q-value decides (the first of equals); its primary subtag is matched
+    against ``languages``, so ``zh``, ``zh-CN``, ``zh-TW``, ``zh-Hant`` and ``zh-HK`` all get ``zh``.
+    A most preferred tag that is not offered (``de`` in ``de, zh;q=0.1``), ``*``, a q of 0 or no
+    header at all get the default.
+    """
     best_tag, best_q = "", 0.0
     for part in (accept_language or "").split(","):
         tag, *params = (piece.strip() for piece in part.split(";"))
@@ -251,4 +312,6 @@ def preferred_language(accept_language: str | None) -> str:
                     quality = 0.0
         if tag and quality > best_q:
             best_tag, best_q = tag, quality
-    return "zh" if best_tag.lower().startswith("zh") else "en"
+    primary = re.split(r"[-_]", best_tag, maxsplit=1)[0].lower()
+    offered = {language.lower(): language for language in languages}
+    return offered.get(primary, languages[0])

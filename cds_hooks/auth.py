@@ -2,9 +2,9 @@
 
 Every call (discovery, hook, feedback) carries ``Authorization: Bearer <JWT>`` signed by the EHR
 with an asymmetric key. The token must come from an allowlisted ``iss``, be signed with a key from
-that issuer's JWK Set (or from a ``jku`` URL on the issuer's allowlist), name this endpoint in
-``aud``, carry ``exp``, ``iat`` and ``jti``, and never have been used before. Any failure is the same
-bare 401, logged with its reason (never with the token).
+that issuer's JWK Set (or, for a key id that set lacks, from a ``jku`` URL on the issuer's
+allowlist), name this endpoint in ``aud``, carry ``exp``, ``iat`` and ``jti``, and never have been
+used before. Any failure is the same bare 401, logged with its reason (never with the token).
 """
 
 from __future__ import annotations
@@ -105,15 +105,23 @@ class JwtVerifier:
         return issuer
 
     async def _key(self, policy: IssuerPolicy, header: Mapping[str, Any], kid: str, alg: str) -> Any:
-        """The verification key for ``kid``, from the issuer's JWKS or an allowlisted ``jku``."""
+        """The verification key for ``kid``: from the issuer's configured (pinned) JWKS first; from the
+        token's ``jku``, when that is on the issuer's allowlist, only if the pinned keys lack ``kid``.
+        So pinned keys keep working when the ``jku`` host is unreachable."""
         jku = header.get("jku")
         if jku is not None and jku not in policy.jku:
             raise _Rejected("jku not on the issuer's allowlist")
-        source = jku if isinstance(jku, str) else policy.jwks
+        jwk = None
         try:
-            jwk = await self._jwks.key(source, kid)
+            jwk = await self._jwks.key(policy.jwks, kid)
         except JwksUnavailable:
-            raise _Rejected("issuer's JWKS unavailable") from None
+            if jku is None:
+                raise _Rejected("issuer's JWKS unavailable") from None
+        if jwk is None and isinstance(jku, str):
+            try:
+                jwk = await self._jwks.key(jku, kid)
+            except JwksUnavailable:
+                raise _Rejected("issuer's jku JWKS unavailable") from None
         if jwk is None:
             raise _Rejected(f"unknown kid {kid!r}")
         if jwk.get("kty") != _KEY_TYPES[alg[:2]]:

@@ -47,10 +47,14 @@ class Source(_Out):
 
 
 class Action(_Out):
+    """One action of a suggestion. A delete names one resource: ``resourceId`` is a single relative
+    reference (``"MedicationRequest/d1"``, the logical model's ``resourceId 0..1 url``); removing
+    several resources takes one delete action each."""
+
     type: Literal["create", "update", "delete"]
     description: str
     resource: dict[str, Any] | None = None
-    resource_id: list[str] | None = Field(default=None, alias="resourceId")
+    resource_id: str | None = Field(default=None, alias="resourceId", min_length=1)
 
 
 class Suggestion(_Out):

@@ -8,6 +8,10 @@ For every key of the service's prefetch templates (CDS Hooks 2.0 §Prefetch):
 - sent as an OperationOutcome (the EHR failed to prefetch it), or not sent at all: the template is
   rendered and fetched from ``fhirServer``.
 
+A key whose template reads one resource (``Patient/{{context.patientId}}``) must be sent as that
+resource (or a Bundle of nothing but it): another resource type or another id is a 400 naming
+``prefetch.<key>`` (a chart prefetched for the wrong patient must not be evaluated as this one's).
+
 Tokens are ``{{context.<field>}}`` (a root-level primitive field of the hook context) and
 ``{{userPractitionerId}}``, ``{{userPractitionerRoleId}}``, ``{{userPatientId}}``,
 ``{{userRelatedPersonId}}`` (the id part of ``context.userId`` when it has that type). A template
@@ -25,7 +29,7 @@ from urllib.parse import quote
 
 from cds_hooks._fhir_client import JSON, FhirSource, entries, next_link
 from cds_hooks._request import HookRequest
-from cds_hooks.errors import CdsError, unavailable
+from cds_hooks.errors import CdsError, invalid, unavailable
 
 logger = logging.getLogger("cds_hooks.prefetch")
 
@@ -84,6 +88,13 @@ async def resolve(
                     "prefetch %r came as an OperationOutcome %s; fetching it", key, _issue_codes(value)
                 )
             jobs[key] = _search(fhir, key, render(template, request))
+        elif (read := _read_target(template, request)) is not None and not _is_resource(value, *read):
+            resource_type, resource_id = read
+            raise invalid(
+                f"prefetch.{key}",
+                f"must be the {resource_type} with id '{resource_id}' that its template "
+                f"{template!r} reads; got {_described(value)}",
+            )
         elif value["resourceType"] == "Bundle":
             data[key] = entries(value)
             following = next_link(value)
@@ -93,6 +104,43 @@ async def resolve(
             data[key] = [value]
     fetched = await _run_all(jobs)
     return {key: fetched.get(key, data.get(key, [])) for key in templates}
+
+
+def _read_target(template: str, request: HookRequest) -> tuple[str, str] | None:
+    """(type, id) when ``template`` reads one resource (``Patient/{{context.patientId}}``) and the
+    request fills it; ``None`` for a search or a template the request cannot fill."""
+    if "?" in template or template.count("/") != 1:
+        return None
+    try:
+        rendered = render(template, request)
+    except CdsError:
+        return None
+    resource_type, _, resource_id = rendered.partition("/")
+    return resource_type, resource_id
+
+
+def _is_resource(value: Mapping[str, Any], resource_type: str, resource_id: str) -> bool:
+    """``value`` is that resource (ids compared bare: a "Patient/123" id is "123"), or a Bundle
+    holding nothing else (some EHRs answer a read with a searchset, duplicates and all)."""
+    resources = entries(value) if value.get("resourceType") == "Bundle" else [value]
+    for resource in resources:
+        sent_id = resource.get("id")
+        if isinstance(sent_id, str):
+            sent_id = sent_id.removeprefix(resource_type + "/")
+        if resource.get("resourceType") != resource_type or sent_id != resource_id:
+            return False
+    return True
+
+
+def _described(value: Mapping[str, Any]) -> str:
+    if value.get("resourceType") == "Bundle":
+        return "a Bundle holding " + ", ".join(sorted({_one(r) for r in entries(value)}))
+    return _one(value)
+
+
+def _one(resource: Mapping[str, Any]) -> str:
+    resource_type, sent_id = resource.get("resourceType"), resource.get("id")
+    return f"{resource_type}/{sent_id}" if isinstance(sent_id, str) else f"{resource_type} without an id"
 
 
 def _issue_codes(outcome: Mapping[str, Any]) -> list[str]:

@@ -3,21 +3,20 @@
 ``mount`` adds discovery (``GET /cds-services``), one hook endpoint and one feedback endpoint per
 service, the exception handlers that turn every error into an OperationOutcome, CORS, the
 body-size limit and one log line per hook call. A hook call runs: authenticate → find the service →
-validate the request → resolve prefetch → the service's handler → check and serialise the cards.
+check the content type → validate the request → resolve prefetch → the service's handler → check and
+serialise the cards.
 It returns an :class:`Authenticator`, so the application can put its own routes behind the same JWT.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
@@ -30,9 +29,15 @@ from cds_hooks._json import JsonResponse
 from cds_hooks._jwks import JwksCache
 from cds_hooks._middleware import BodyLimitMiddleware, CatchAllMiddleware
 from cds_hooks._replay import FallbackReplayCache, MemoryReplayCache, RedisReplayCache, ReplayCache
-from cds_hooks._request import HookRequest, parse_feedback, parse_hook_request, preferred_language
+from cds_hooks._request import (
+    HookRequest,
+    check_content_type,
+    parse_feedback,
+    parse_hook_request,
+    preferred_language,
+)
 from cds_hooks.auth import JwtVerifier
-from cds_hooks.config import ProtocolConfig
+from cds_hooks.config import ProtocolConfig, fhir_server_allowed
 from cds_hooks.errors import CardContractError, CdsError, IssueCode, operation_outcome, unavailable
 from cds_hooks.events import NoObserver, Observer
 from cds_hooks.handler import CdsService, FeedbackStore, HookCall
@@ -50,8 +55,12 @@ def mount(
     feedback_store: FeedbackStore,
     *,
     observer: Observer | None = None,
+    languages: Sequence[str] = ("en",),
 ) -> Authenticator:
     """Serve ``services`` over CDS Hooks 2.0 on ``app`` (call before the app starts).
+
+    ``languages`` are the language codes the services word their cards in, the first the default:
+    each call's ``HookCall.language`` is the one of them the client's ``Accept-Language`` prefers.
 
     Feedback idempotency (the same card, outcome and timestamp sent twice) is the store's job: the
     protocol passes every item it receives to ``feedback_store.save``. ``observer`` hears of every
@@ -59,10 +68,12 @@ def mount(
     a FastAPI dependency that applies the hooks' JWT check to other routes.
     """
     by_id = _index(services)
+    if not languages:
+        raise ValueError("mount needs at least one language (the first is the default)")
     observer = observer or NoObserver()
     clients = Clients(config.fhir_timeout_seconds, config.replay_cache_redis_url)
     verifier = _verifier(config, clients, observer)
-    endpoints = _Endpoints(by_id, config, clients, verifier, feedback_store)
+    endpoints = _Endpoints(by_id, config, clients, verifier, feedback_store, tuple(languages))
 
     router = APIRouter(lifespan=_lifespan(clients), tags=["CDS Hooks"])
     router.add_api_route(
@@ -82,7 +93,7 @@ def mount(
             description=service.definition.description,
             operation_id=f"call-{service_id}",
             openapi_extra=_openapi.hook_operation(service.definition.hook),
-            responses=_openapi.responses(400, 401, 412, 413, ok=cards),
+            responses=_openapi.responses(400, 401, 412, 413, 415, ok=cards),
         )
     router.add_api_route(PREFIX + "/{service_id}", endpoints.hook, methods=["POST"], include_in_schema=False)
     router.add_api_route(
@@ -91,14 +102,14 @@ def mount(
         methods=["POST"],
         summary="Card feedback",
         openapi_extra=_openapi.FEEDBACK_OPERATION,
-        responses=_openapi.responses(400, 401, 404, 413),
+        responses=_openapi.responses(400, 401, 404, 413, 415),
     )
     app.include_router(router)
 
     app.add_exception_handler(CdsError, _cds_error)
     app.add_exception_handler(
         StarletteHTTPException,
-        _http_error(app.exception_handlers.get(StarletteHTTPException, http_exception_handler)),
+        _http_error(frozenset(by_id)),
     )
     # Added innermost first: CORS is outermost, so every answer (413 and 500 included) carries it.
     app.add_middleware(CatchAllMiddleware)
@@ -134,12 +145,14 @@ class _Endpoints:
         clients: Clients,
         verifier: JwtVerifier | None,
         feedback_store: FeedbackStore,
+        languages: tuple[str, ...],
     ) -> None:
         self._services = services
         self._config = config
         self._clients = clients
         self._verifier = verifier
         self._store = feedback_store
+        self._languages = languages
 
     async def discovery(self, request: Request) -> Response:
         await self.authenticate(request)
@@ -164,6 +177,7 @@ class _Endpoints:
     async def _hook(self, service_id: str, request: Request, info: CallInfo) -> Response:
         issuer = info.issuer = await self.authenticate(request)
         service = self._service(service_id)
+        check_content_type(request.headers.get("content-type"))
         call = parse_hook_request(await request.body(), service.definition.hook)
         info.hook_instance = call.hook_instance
         fhir, fhir_server = self._fhir_source(call, issuer)
@@ -180,7 +194,7 @@ class _Endpoints:
                         patient_id=call.patient_id,
                         context=call.context,
                         data=data,
-                        language=preferred_language(request.headers.get("accept-language")),
+                        language=preferred_language(request.headers.get("accept-language"), self._languages),
                         issuer=issuer,
                         fhir_server=fhir_server,
                     )
@@ -199,6 +213,7 @@ class _Endpoints:
     async def feedback(self, service_id: str, request: Request) -> Response:
         await self.authenticate(request)
         self._service(service_id)
+        check_content_type(request.headers.get("content-type"))
         body = parse_feedback(await request.body())
         await self._store.save(service_id, body.feedback)
         return JsonResponse({})
@@ -227,6 +242,14 @@ class _Endpoints:
         if self._config.auth_enabled and not self._server_allowed(issuer, call.fhir_server):
             logger.warning("fhirServer of hook %s is not allowed for issuer %s", call.hook_instance, issuer)
             return NoFhirServer("its fhirServer is not allowed for this issuer"), None
+        allowlist = self._config.fhir_servers  # applies with auth off; with auth on, the issuer's does
+        if (
+            not self._config.auth_enabled
+            and allowlist is not None
+            and not fhir_server_allowed(call.fhir_server, allowlist)
+        ):
+            logger.warning("fhirServer of hook %s is not on the allowed list", call.hook_instance)
+            return NoFhirServer("its fhirServer is not on this service's allowed list"), None
         client = FhirClient(
             self._clients,
             call.fhir_server,
@@ -242,7 +265,7 @@ class _Endpoints:
             return False
         if policy.fhir_servers is None:
             return True
-        return fhir_server.rstrip("/") in {allowed.rstrip("/") for allowed in policy.fhir_servers}
+        return fhir_server_allowed(fhir_server, policy.fhir_servers)
 
 
 def cards_json(cards: Sequence[Card]) -> list[dict[str, Any]]:
@@ -310,19 +333,43 @@ async def _cds_error(_request: Request, exc: Exception) -> Response:
     return JsonResponse(exc.outcome(), status_code=exc.status, headers=exc.headers)
 
 
-def _http_error(previous: Callable[..., Any]) -> Callable[[Request, Exception], Any]:
-    """Routing errors (404, 405) under /cds-services as OperationOutcomes; elsewhere as before."""
+def _http_error(service_ids: frozenset[str]) -> Callable[[Request, Exception], Any]:
+    """Routing errors (an unknown path, a method a path does not take) as OperationOutcomes.
+
+    A path under /cds-services naming no service is a 404 whatever the method: the hook route
+    ``/cds-services/{service_id}`` would otherwise make ``GET /cds-services/no-such-service`` a 405.
+    """
 
     async def handle(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        if not _app_path(request).startswith(PREFIX):
-            answer = previous(request, exc)
-            response: Response = await answer if inspect.isawaitable(answer) else answer
-            return response
-        codes: dict[int, IssueCode] = {404: "not-found", 405: "not-supported"}
-        code = codes.get(exc.status_code, "processing")
-        return JsonResponse(
-            operation_outcome(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
-        )
+        status, headers, path = exc.status_code, exc.headers, _app_path(request)
+        diagnostics = str(exc.detail)
+        unknown = _unknown_service(path, service_ids)
+        routing = diagnostics in ("Not Found", "Method Not Allowed")  # the router's own, not a route's
+        if status == 405 and routing and unknown is not None:
+            status, headers = 404, None
+            diagnostics = f"no CDS service '{unknown}'"
+        elif status == 404 and routing:
+            diagnostics = f"nothing is served at {path}"
+        elif status == 405 and routing:
+            diagnostics = f"{request.method} is not allowed on {path}"
+        codes: dict[int, IssueCode] = {
+            404: "not-found",
+            405: "not-supported",
+            401: "security",
+            403: "security",
+        }
+        outcome = operation_outcome(codes.get(status, "processing"), diagnostics)
+        return JsonResponse(outcome, status_code=status, headers=headers)
 
     return handle
+
+
+def _unknown_service(path: str, service_ids: frozenset[str]) -> str | None:
+    """The service id of ``/cds-services/<id>`` or ``/cds-services/<id>/feedback`` when no service
+    has it; otherwise ``None``."""
+    if not path.startswith(PREFIX + "/"):
+        return None
+    parts = path.removeprefix(PREFIX + "/").split("/")
+    shaped = len(parts) == 1 or (len(parts) == 2 and parts[1] == "feedback")
+    return parts[0] if shaped and parts[0] and parts[0] not in service_ids else None

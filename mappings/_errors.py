@@ -10,5 +10,4 @@ class MappingError(ValueError):
         self.resource = resource  # "Observation/abc", or "Observation[3]" when it has no id
         self.field = field  # FHIR path, e.g. "Observation.valueQuantity.value"
         self.detail = detail
-        message = f"{resource}: invalid {field}"
-        super().__init__(f"{message} ({detail})" if detail else message)
+        super().__init__(f"{field} of {resource}: {detail or 'invalid'}")

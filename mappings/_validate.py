@@ -218,10 +218,41 @@ def _element_problem(value: object, element: str) -> _Problem | None:
         _ADAPTERS[element].validate_python(value)
     except ValidationError as exc:
         errors = exc.errors()
-        return (errors[0]["loc"], errors[0]["msg"]) if errors else ((), str(exc))
+        return (
+            (errors[0]["loc"], _plain(errors[0]["type"], errors[0]["msg"], errors[0].get("input")))
+            if errors
+            else ((), str(exc))
+        )
     except (TypeError, ValueError, AttributeError, KeyError) as exc:  # model code on odd input shapes
         return (), type(exc).__name__
     return None
+
+
+# The R4B models answer a JSON array or string where an element is an object with Python's words
+# ("... but got type <class 'list'>", "Invalid JSON: expected value"): say it in JSON's.
+_OBJECT_EXPECTED = frozenset({"model_validation_format", "dict_type", "model_type", "model_attributes_type"})
+
+
+def _plain(error_type: str, message: str, value: object) -> str:
+    if error_type in _OBJECT_EXPECTED or (error_type == "json_invalid" and isinstance(value, str | bytes)):
+        return f"expected an object, got {_json_kind(value)}"
+    if error_type == "list_type":
+        return f"expected an array, got {_json_kind(value)}"
+    return message
+
+
+def _json_kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str | bytes):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "an array"
+    return "an object" if isinstance(value, Mapping) else "a value of another kind"
 
 
 def _path(rtype: str, loc: tuple[int | str, ...]) -> str:

@@ -20,14 +20,14 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 import cds_hooks
-from cds_hooks.errors import OPERATION_OUTCOME_SCHEMA, invalid
+from cds_hooks.errors import OPERATION_OUTCOME_SCHEMA, CdsError, invalid
 from cds_hooks.handler import CdsService, HookCall
 from cds_hooks.models import Card
 from mappings import MappingError, build_record
 from service import metrics
 from service._readiness import Readiness
 from service.cards import render
-from service.cds_services import SERVICES, draft_resources
+from service.cds_services import LANGUAGES, SERVICES, draft_resources
 from service.evaluation import evaluate_record
 from service.kernel.findings import Finding, Indicator
 from service.persistence import (
@@ -70,7 +70,7 @@ class BoneHealth:
         try:
             record = build_record(call.patient_id, resources, draft_resources(call))
         except MappingError as exc:
-            raise invalid(exc.field, f"{exc.resource}: {exc}") from exc
+            raise CdsError(400, "invalid", str(exc), expression=exc.field) from exc
         except RecursionError:  # e.g. extensions nested hundreds deep: the FHIR models recurse per level
             raise invalid("prefetch", "a resource is nested too deeply to read", code="structure") from None
         moment = Moment.VIEW if call.hook == "patient-view" else Moment.ORDER
@@ -162,6 +162,7 @@ def protocol_config(settings: Settings) -> cds_hooks.ProtocolConfig:
             )
             for iss, cfg in settings.auth_issuers.items()
         },
+        fhir_servers=tuple(settings.fhir_servers) if settings.fhir_servers is not None else None,
         public_base_url=settings.public_base_url,
         clock_skew_seconds=settings.auth_clock_skew_seconds,
         cors_origins=tuple(settings.cors_origins),
@@ -197,7 +198,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.bone_health = bone_health
     services = [CdsService(definition=d, handler=bone_health.handle) for d in SERVICES]
     authenticate = cds_hooks.mount(
-        app, services, protocol_config(settings), SqlFeedbackStore(bone_health.sessions), observer=_Metrics()
+        app,
+        services,
+        protocol_config(settings),
+        SqlFeedbackStore(bone_health.sessions),
+        observer=_Metrics(),
+        languages=LANGUAGES,
     )
     # The reminder list names patients: the same JWT as the hooks (aud = this URL) when auth is on.
     app.include_router(

@@ -24,6 +24,10 @@ PREFETCH_KEY_BY_TYPE: dict[str, str] = {
     query.split("?")[0].split("/")[0]: key for key, query in PREFETCH.items()
 }
 
+#: The languages cards are worded in, the default first: English, and Simplified Chinese (any ``zh``
+#: tag of Accept-Language, zh-TW and zh-Hant included, gets it; no Traditional wording is offered).
+LANGUAGES: tuple[str, ...] = ("en", "zh")
+
 SERVICES: tuple[ServiceDefinition, ...] = (
     ServiceDefinition(
         hook="patient-view",

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     auth_clock_skew_seconds: int = 60
     public_base_url: str | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
+    # With auth off, the fhirServer base URLs a request may name; None (unset): any
+    fhir_servers: Annotated[list[str] | None, NoDecode] = None
     max_body_bytes: int = 20 * 1024 * 1024
     hook_deadline_ms: int = 4000
     fhir_timeout_seconds: float = 3.0
@@ -81,6 +83,16 @@ class Settings(BaseSettings):
             if value.strip().startswith("["):
                 return json.loads(value)
             return [o.strip() for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("fhir_servers", mode="before")
+    @classmethod
+    def _fhir_servers(cls, value: Any) -> Any:
+        """Comma-separated or a JSON list, like the CORS origins; an empty value allows none."""
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
+            return [url.strip() for url in value.split(",") if url.strip()]
         return value
 
     def model_post_init(self, __context: Any) -> None:

@@ -94,5 +94,5 @@ def test_twyla_moen_gets_the_tzd_warning_when_pioglitazone_is_ordered(
     assert delete == {
         "type": "delete",
         "description": delete["description"],
-        "resourceId": ["MedicationRequest/draft-1"],
+        "resourceId": "MedicationRequest/draft-1",
     }

@@ -21,13 +21,16 @@ def _validated(model: Any, resource: dict[str, Any]) -> dict[str, Any]:
 
 
 def delete_drafts(references: list[str], names: list[str], language: str) -> Suggestion:
-    """One suggestion removing every risky draft at once (the EHR applies it or not, as a whole)."""
+    """One suggestion removing every risky draft at once (the EHR applies it or not, as a whole):
+    one delete action per draft, since a delete action names exactly one resource."""
     listed = "、".join(names) if language == "zh" else ", ".join(names)
     label = f"删除 {listed} 的草稿医嘱" if language == "zh" else f"Remove the draft order for {listed}"
     return Suggestion(
         label=label[:120],
         is_recommended=True,
-        actions=[Action(type="delete", description=label[:120], resource_id=list(references))],
+        actions=[
+            Action(type="delete", description=label[:120], resource_id=reference) for reference in references
+        ],
     )
 
 

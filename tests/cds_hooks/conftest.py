@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -53,12 +53,15 @@ def make_app() -> Iterator[Callable[..., Harness]]:
     """Build an app for a config and start it (``with TestClient`` semantics, so the lifespan runs)."""
     started: list[TestClient] = []
 
-    def build(config: ProtocolConfig | None = None, **client_kwargs: Any) -> Harness:
+    def build(
+        config: ProtocolConfig | None = None, *, languages: Sequence[str] = ("en",), **client_kwargs: Any
+    ) -> Harness:
         app = FastAPI()
         calls: list[HookCall] = []
         cards: list[Card] = []
         store = MemoryFeedbackStore()
-        mount(app, dummy_services(calls, cards), config or ProtocolConfig(auth_enabled=False), store)
+        config = config or ProtocolConfig(auth_enabled=False)
+        mount(app, dummy_services(calls, cards), config, store, languages=languages)
         client = TestClient(app, **client_kwargs)
         client.__enter__()
         started.append(client)

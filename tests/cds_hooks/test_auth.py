@@ -7,8 +7,10 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -313,7 +315,70 @@ def test_an_allowlisted_jku_supplies_the_key(
 
     assert response.status_code == 200
     assert elsewhere.paths() == ["/jwks.json"]
-    assert jwks_server.seen == []
+    assert jwks_server.paths()[:1] == ["/jwks.json"]  # the configured keys were looked at first
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port  # closed again: a connection to it is refused
+
+
+@pytest.fixture
+def pinned(make_app: Callable[..., Harness], ec_key: SigningKey, tmp_path: Path) -> Callable[[str], Harness]:
+    """An issuer whose keys are pinned in a JWKS file (``ec_key``) and who allowlists one ``jku``."""
+    jwks_file = tmp_path / "jwks.json"
+    jwks_file.write_text(json.dumps(jwks(ec_key)))
+
+    def build(jku: str) -> Harness:
+        return make_app(ProtocolConfig(issuers={ISSUER: IssuerPolicy(jwks=str(jwks_file), jku=(jku,))}))
+
+    return build
+
+
+def test_a_pinned_key_verifies_a_token_whose_jku_host_is_unreachable(
+    pinned: Callable[[str], Harness], ec_key: SigningKey
+) -> None:
+    jku = f"http://127.0.0.1:{_closed_port()}/jwks.json"
+    token = make_token(ec_key, PV_URL, headers={"jku": jku})
+
+    response = pinned(jku).client.post(PV, json=hook_body(), headers=bearer(token))
+
+    assert response.status_code == 200
+
+
+def test_a_pinned_key_wins_over_a_jku_serving_another_key_under_its_kid(
+    pinned: Callable[[str], Harness], elsewhere: LoopbackServer, ec_key: SigningKey, other_ec_key: SigningKey
+) -> None:
+    elsewhere.json("/jwks.json", jwks(other_ec_key.with_kid(ec_key.kid)))
+    token = make_token(ec_key, PV_URL, headers={"jku": elsewhere.base + "/jwks.json"})
+
+    response = pinned(elsewhere.base + "/jwks.json").client.post(PV, json=hook_body(), headers=bearer(token))
+
+    assert response.status_code == 200
+    assert elsewhere.seen == []  # the kid is pinned: the jku is not even fetched
+
+
+def test_a_kid_the_pinned_keys_lack_is_fetched_from_the_allowlisted_jku(
+    pinned: Callable[[str], Harness], elsewhere: LoopbackServer, other_ec_key: SigningKey
+) -> None:
+    elsewhere.json("/jwks.json", jwks(other_ec_key))
+    token = make_token(other_ec_key, PV_URL, headers={"jku": elsewhere.base + "/jwks.json"})
+
+    response = pinned(elsewhere.base + "/jwks.json").client.post(PV, json=hook_body(), headers=bearer(token))
+
+    assert response.status_code == 200
+    assert elsewhere.paths() == ["/jwks.json"]
+
+
+def test_a_kid_neither_pinned_nor_at_an_unreachable_jku_is_a_401(
+    pinned: Callable[[str], Harness], other_ec_key: SigningKey
+) -> None:
+    jku = f"http://127.0.0.1:{_closed_port()}/jwks.json"
+    token = make_token(other_ec_key, PV_URL, headers={"jku": jku})
+
+    assert_unauthorized(pinned(jku).client.post(PV, json=hook_body(), headers=bearer(token)))
 
 
 # --- key rotation and the JWKS cache ---------------------------------------------------------------

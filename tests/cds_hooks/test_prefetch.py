@@ -11,6 +11,7 @@ import pytest
 
 from cds_hooks import CdsError, IssuerPolicy, ProtocolConfig
 from cds_hooks._request import HookRequest
+from cds_hooks.config import fhir_server_allowed
 from cds_hooks.prefetch import check_template, render
 from tests.cds_hooks.support import (
     CONDITION,
@@ -372,6 +373,191 @@ def test_a_full_prefetch_still_serves_when_the_fhir_server_is_not_allowed(
 
     assert response.status_code == 200
     assert harness.calls[0].fhir_server is None  # the handler is not handed a server it may not call
+
+
+@pytest.mark.parametrize(
+    "allowlist",
+    [
+        (),
+        ("https://fhir.ehr.example.org/r4",),
+        ("{base}/fhir/tenant-a",),
+        ("{base}/fhirx",),
+        ("{other_port}/fhir",),
+    ],
+    ids=["empty", "another host", "a deeper path", "a sibling path", "another port"],
+)
+def test_with_auth_off_a_fhir_server_off_the_allowlist_is_a_412_and_never_called(
+    make_app: Callable[..., Harness],
+    fhir: LoopbackServer,
+    elsewhere: LoopbackServer,
+    allowlist: tuple[str, ...],
+) -> None:
+    allowed = tuple(a.format(base=fhir.base, other_port=elsewhere.base) for a in allowlist)
+    harness = make_app(ProtocolConfig(auth_enabled=False, fhir_servers=allowed))
+    fhir.json("/fhir/Condition?patient=123", searchset(CONDITION))
+
+    issue = outcome(harness.client.post(PV, json=with_fhir(fhir)), 412)
+
+    assert issue["diagnostics"] == (
+        "prefetch 'conditions' was not sent and its fhirServer is not on this service's allowed list"
+    )
+    assert fhir.seen == []  # not one hit
+    assert harness.calls == []
+
+
+@pytest.mark.parametrize("allowed", ["{base}/fhir", "{base}/fhir/", "{base}", "{base}/"])
+def test_with_auth_off_an_allowed_fhir_server_is_called(
+    make_app: Callable[..., Harness], fhir: LoopbackServer, allowed: str
+) -> None:
+    harness = make_app(ProtocolConfig(auth_enabled=False, fhir_servers=(allowed.format(base=fhir.base),)))
+    fhir.json("/fhir/Condition?patient=123", searchset(CONDITION))
+
+    response = harness.client.post(PV, json=with_fhir(fhir))
+
+    assert response.status_code == 200, response.text
+    assert fhir.paths() == ["/fhir/Condition?patient=123"]
+    assert harness.calls[0].fhir_server == fhir.base + "/fhir"
+
+
+def test_with_auth_off_and_no_allowlist_any_fhir_server_is_called(app: Harness, fhir: LoopbackServer) -> None:
+    fhir.json("/fhir/Condition?patient=123", searchset(CONDITION))
+
+    assert app.client.post(PV, json=with_fhir(fhir)).status_code == 200
+    assert len(fhir.seen) == 1
+
+
+def test_with_auth_off_a_full_prefetch_serves_whatever_fhir_server_is_named(
+    make_app: Callable[..., Harness], fhir: LoopbackServer
+) -> None:
+    harness = make_app(ProtocolConfig(auth_enabled=False, fhir_servers=("https://fhir.ehr.example.org",)))
+
+    response = harness.client.post(PV, json=with_fhir(fhir, conditions=searchset(CONDITION)))
+
+    assert response.status_code == 200
+    assert harness.calls[0].fhir_server is None
+    assert fhir.seen == []
+
+
+@pytest.mark.parametrize(
+    "fhir_server, allowed",
+    [
+        ("https://ehr.example.org/fhir", True),
+        ("https://ehr.example.org/fhir/", True),
+        ("https://EHR.example.org:443/fhir", True),
+        ("HTTPS://ehr.example.org/fhir/tenant/a", True),
+        ("https://ehr.example.org/fhirx", False),
+        ("https://ehr.example.org/", False),
+        ("https://ehr.example.org/other/fhir", False),
+        ("http://ehr.example.org/fhir", False),
+        ("https://ehr.example.org:8443/fhir", False),
+        ("https://ehr.example.org.evil.example/fhir", False),
+        ("https://evil.example/fhir", False),
+        ("https://ehr.example.org/fhir/%2e%2e/admin", False),
+        ("https://ehr.example.org/fhir?x=1", False),
+        ("https://ehr.example.org/fhir#x", False),
+        ("not a url", False),
+    ],
+)
+def test_fhir_server_matching_is_by_origin_and_path_prefix(fhir_server: str, allowed: bool) -> None:
+    assert fhir_server_allowed(fhir_server, ["https://ehr.example.org/fhir/"]) is allowed
+
+
+def test_an_allowlist_entry_without_a_path_allows_its_whole_origin() -> None:
+    assert fhir_server_allowed("http://127.0.0.1:8080/any/base", ["http://127.0.0.1:8080"])
+    assert not fhir_server_allowed("http://127.0.0.1:8081/any/base", ["http://127.0.0.1:8080"])
+    assert not fhir_server_allowed("https://ehr.example.org/fhir", [])
+
+
+def test_an_issuer_allowlist_matches_a_deeper_base_the_same_way(
+    secured: Callable[..., Harness], fhir: LoopbackServer, ec_key: SigningKey
+) -> None:
+    harness = secured((fhir.base,))  # the origin allows its /fhir base
+    fhir.json("/fhir/Condition?patient=123", searchset(CONDITION))
+
+    response = harness.client.post(PV, json=with_fhir(fhir), headers=_signed(ec_key))
+
+    assert response.status_code == 200
+    assert fhir.paths() == ["/fhir/Condition?patient=123"]
+
+
+# --- a prefetch that reads one resource must be that resource --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "patient, patient_id, got",
+    [
+        ({"resourceType": "Patient", "id": "999"}, "123", "Patient/999"),
+        ({"resourceType": "Patient", "id": "999"}, "Patient/123", "Patient/999"),
+        ({"resourceType": "Patient"}, "123", "Patient without an id"),
+        ({"resourceType": "Practitioner", "id": "123"}, "123", "Practitioner/123"),
+        ({"resourceType": "Condition", "id": "123"}, "123", "Condition/123"),
+        (
+            searchset(PATIENT, {"resourceType": "Patient", "id": "999"}),
+            "123",
+            "a Bundle holding Patient/123, Patient/999",
+        ),
+        (searchset(CONDITION), "123", "a Bundle holding Condition/c1"),
+    ],
+    ids=[
+        "another patient",
+        "another patient, reference form",
+        "no id",
+        "another type",
+        "a condition",
+        "a bundle with another patient",
+        "a bundle of something else",
+    ],
+)
+def test_a_patient_prefetch_that_is_not_the_contexts_patient_is_a_400(
+    app: Harness, fhir: LoopbackServer, patient: dict[str, Any], patient_id: str, got: str
+) -> None:
+    body = with_fhir(fhir, patient=patient, conditions=searchset(CONDITION))
+    body["context"]["patientId"] = patient_id
+
+    issue = outcome(app.client.post(PV, json=body), 400)
+
+    assert issue["code"] == "invalid"
+    assert issue["expression"] == ["prefetch.patient"]
+    assert issue["diagnostics"] == (
+        "prefetch.patient: must be the Patient with id '123' that its template "
+        f"'Patient/{{{{context.patientId}}}}' reads; got {got}"
+    )
+    assert app.calls == []
+    assert fhir.seen == []
+
+
+@pytest.mark.parametrize(
+    "patient_id, sent_id", [("123", "123"), ("Patient/123", "123"), ("123", "Patient/123")]
+)
+def test_the_contexts_patient_is_accepted_whichever_form_its_id_takes(
+    app: Harness, patient_id: str, sent_id: str
+) -> None:
+    body = hook_body()
+    body["context"]["patientId"] = patient_id
+    body["prefetch"]["patient"] = {"resourceType": "Patient", "id": sent_id}
+
+    assert app.client.post(PV, json=body).status_code == 200
+    assert app.calls[0].data["patient"] == [{"resourceType": "Patient", "id": sent_id}]
+
+
+def test_a_patient_prefetch_sent_as_a_bundle_of_that_patient_is_accepted(app: Harness) -> None:
+    body = hook_body()
+    body["prefetch"]["patient"] = searchset(PATIENT, {**PATIENT, "birthDate": "1990-01-01"})
+
+    assert app.client.post(PV, json=body).status_code == 200
+    assert [p["id"] for p in app.calls[0].data["patient"]] == ["123", "123"]
+
+
+def test_a_patient_prefetch_sent_as_an_operation_outcome_is_still_fetched(
+    app: Harness, fhir: LoopbackServer
+) -> None:
+    fhir.json("/fhir/Patient/123", PATIENT)
+    failed = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "timeout"}]}
+
+    response = app.client.post(PV, json=with_fhir(fhir, patient=failed, conditions=searchset(CONDITION)))
+
+    assert response.status_code == 200
+    assert app.calls[0].data["patient"] == [PATIENT]
 
 
 # --- templates -------------------------------------------------------------------------------------

@@ -8,10 +8,11 @@ from typing import Any
 
 import orjson
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from cds_hooks import (
     Action,
@@ -361,6 +362,57 @@ def test_a_request_breaking_the_spec_is_a_400_naming_the_field(
     assert app.calls == []
 
 
+@pytest.mark.parametrize(
+    "path, make_body, diagnostics",
+    [
+        (PV, lambda: hook_body(hookInstance=["x"]), "hookInstance: expected a string, got an array"),
+        (PV, lambda: hook_body(context="Patient/123"), "context: expected an object, got a string"),
+        (PV, lambda: hook_body(prefetch=[]), "prefetch: expected an object, got an array"),
+        (
+            PV,
+            lambda: _with(hook_body(), "Patient/123", "prefetch", "patient"),
+            "prefetch.patient: expected an object, got a string",
+        ),
+        (
+            PV,
+            lambda: hook_body(fhirServer="https://fhir.example.org", fhirAuthorization="Bearer t"),
+            "fhirAuthorization: expected an object, got a string",
+        ),
+        (
+            PV,
+            lambda: hook_body(
+                fhirServer="https://fhir.example.org",
+                fhirAuthorization={"access_token": "t", "expires_in": "1h"},
+            ),
+            "fhirAuthorization.expires_in: expected an integer, got a string",
+        ),
+        (OSEL, lambda: _with(hook_body("order-select"), [1], "context", "selections"), None),
+        (PV + "/feedback", lambda: {"feedback": {"card": "c"}}, "feedback: expected an array, got an object"),
+        (
+            PV + "/feedback",
+            lambda: {"feedback": [{"card": 7, "outcome": "accepted", "outcomeTimestamp": "t"}]},
+            "feedback[0].card: expected a string, got a number",
+        ),
+        (
+            PV,
+            lambda: _with(hook_body(), None, "context", "userId"),
+            "context.userId: expected a string, got null",
+        ),
+    ],
+)
+def test_errors_are_told_plainly(
+    app: Harness, path: str, make_body: Callable[[], dict[str, Any]], diagnostics: str | None
+) -> None:
+    found = issue(app.client.post(path, json=make_body()))
+
+    if diagnostics is not None:
+        assert found["diagnostics"] == diagnostics
+    text = found["diagnostics"]
+    field = found["expression"][0]
+    assert text.count(field + ":") == 1  # the field once, not "field: field: ..."
+    assert "<class" not in text and "dictionary" not in text and "instance of" not in text
+
+
 @pytest.mark.parametrize("raw", [b"{not json", b"", b"\xff\xfe", b"[1, 2]", b'"a string"', b"null"])
 def test_a_body_that_is_not_a_json_object_is_a_400(app: Harness, raw: bytes) -> None:
     response = app.client.post(PV, content=raw, headers={"Content-Type": "application/json"})
@@ -456,11 +508,110 @@ def test_a_wrong_method_under_cds_services_is_an_operation_outcome(app: Harness)
     assert issue(response)["code"] == "not-supported"
 
 
-def test_routing_errors_outside_cds_services_keep_fastapis_shape(app: Harness) -> None:
-    response = app.client.get("/not-ours")
+@pytest.mark.parametrize("path", ["/not-ours", "/cds-services/test-patient-view/nothing", "/cds-servicesx"])
+def test_an_unknown_path_is_a_404_operation_outcome(app: Harness, path: str) -> None:
+    response = app.client.get(path)
 
     assert response.status_code == 404
-    assert response.json() == {"detail": "Not Found"}
+    assert issue(response) == {
+        "severity": "error",
+        "code": "not-found",
+        "diagnostics": f"nothing is served at {path}",
+    }
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
+@pytest.mark.parametrize("path", ["/cds-services/no-such-service", "/cds-services/no-such-service/feedback"])
+def test_any_method_on_an_unknown_service_is_a_404(app: Harness, method: str, path: str) -> None:
+    response = app.client.request(method, path)
+
+    assert response.status_code == 404
+    assert issue(response) == {
+        "severity": "error",
+        "code": "not-found",
+        "diagnostics": "no CDS service 'no-such-service'",
+    }
+    assert "allow" not in response.headers
+
+
+def test_a_wrong_method_on_a_known_path_stays_a_405_with_an_operation_outcome(app: Harness) -> None:
+    response = app.client.put("/cds-services")
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET"
+    assert issue(response) == {
+        "severity": "error",
+        "code": "not-supported",
+        "diagnostics": "PUT is not allowed on /cds-services",
+    }
+
+
+def test_a_routes_own_http_error_keeps_its_detail(make_app: Callable[..., Harness]) -> None:
+    harness = make_app()
+    app = harness.client.app
+    assert isinstance(app, FastAPI)
+
+    @app.get("/things/{name}")
+    async def thing(name: str) -> None:
+        raise HTTPException(404, f"no thing {name}")
+
+    response = harness.client.get("/things/x")
+
+    assert response.status_code == 404
+    assert issue(response)["diagnostics"] == "no thing x"
+
+
+# --- 415 -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/xml",
+        "application/fhir+xml",
+        "text/json",
+        "nonsense",
+    ],
+)
+@pytest.mark.parametrize("path", [PV, PV + "/feedback"])
+def test_a_body_declared_as_something_other_than_json_is_a_415(
+    app: Harness, content_type: str, path: str
+) -> None:
+    body = {"feedback": [{"card": "c", "outcome": "accepted", "outcomeTimestamp": "2026-01-01T00:00:00Z"}]}
+    raw = orjson.dumps(hook_body() if path == PV else body)
+
+    response = app.client.post(path, content=raw, headers={"Content-Type": content_type})
+
+    assert response.status_code == 415
+    found = issue(response)
+    assert found["code"] == "not-supported"
+    assert "is not JSON" in found["diagnostics"]
+    assert app.calls == [] and app.store.saved == []
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        None,
+        "application/json",
+        "application/json; charset=utf-8",
+        "Application/JSON;charset=UTF-8",
+        "application/fhir+json",
+        "application/fhir+json; fhirVersion=4.0",
+        "application/vnd.example+json",
+    ],
+)
+def test_json_content_types_and_none_are_accepted(app: Harness, content_type: str | None) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    request = app.client.build_request("POST", PV, content=orjson.dumps(hook_body()), headers=headers)
+    assert request.headers.get("content-type") == content_type  # None: the header is absent
+
+    response = app.client.send(request)
+
+    assert response.status_code == 200, response.text
 
 
 @pytest.fixture
@@ -508,10 +659,19 @@ def test_a_body_just_under_the_limit_is_served(small_app: Harness) -> None:
     [
         ("zh-CN,zh;q=0.9,en;q=0.8", "zh"),
         ("zh", "zh"),
+        ("zh-CN", "zh"),
+        ("zh-TW", "zh"),
+        ("zh-Hant", "zh"),
         ("ZH-hant", "zh"),
+        ("zh-HK", "zh"),
+        ("zh-Hant-TW", "zh"),
+        ("zh_TW", "zh"),
         ("en-US,zh;q=0.9", "en"),
         ("en;q=0.5, zh-TW;q=0.8", "zh"),
         ("zh;q=0.5, en", "en"),
+        ("de, zh;q=0.1", "en"),  # the most preferred tag decides; it is not offered: the default
+        ("zh;q=0, en;q=0.1", "en"),
+        ("zhx", "en"),
         ("fr-FR", "en"),
         ("*", "en"),
         ("zh;q=bogus, en;q=0.1", "en"),
@@ -520,14 +680,32 @@ def test_a_body_just_under_the_limit_is_served(small_app: Harness) -> None:
     ],
 )
 def test_preferred_language(header: str | None, language: str) -> None:
-    assert preferred_language(header) == language
+    assert preferred_language(header, ("en", "zh")) == language
 
 
-def test_the_handler_gets_the_language_from_accept_language(app: Harness) -> None:
-    app.client.post(PV, json=hook_body(), headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"})
-    app.client.post(PV, json=hook_body(), headers={"Accept-Language": "en-GB,en;q=0.9"})
+def test_only_the_offered_languages_are_chosen_and_the_first_is_the_default() -> None:
+    assert preferred_language("zh-CN", ("en",)) == "en"
+    assert preferred_language("fr, en;q=0.5", ("zh", "en")) == "zh"
+    assert preferred_language("FR-ca", ("en", "fr")) == "fr"
 
-    assert [call.language for call in app.calls] == ["zh", "en"]
+
+def test_the_handler_gets_the_language_from_accept_language(make_app: Callable[..., Harness]) -> None:
+    harness = make_app(languages=("en", "zh"))
+    for header in ["zh-CN,zh;q=0.9,en;q=0.8", "en-GB,en;q=0.9", "zh-TW", "zh-Hant", "de, zh;q=0.1"]:
+        harness.client.post(PV, json=hook_body(), headers={"Accept-Language": header})
+
+    assert [call.language for call in harness.calls] == ["zh", "en", "zh", "zh", "en"]
+
+
+def test_the_languages_come_from_the_application(app: Harness) -> None:
+    app.client.post(PV, json=hook_body(), headers={"Accept-Language": "zh-CN"})  # mounted with ("en",)
+
+    assert [call.language for call in app.calls] == ["en"]
+
+
+def test_mount_needs_a_language() -> None:
+    with pytest.raises(ValueError, match="at least one language"):
+        mount(FastAPI(), [], ProtocolConfig(auth_enabled=False), MemoryFeedbackStore(), languages=())
 
 
 # --- cards -----------------------------------------------------------------------------------------
@@ -591,6 +769,20 @@ def test_a_card_with_suggestions_but_no_selection_behavior_fails_loudly(
 def test_cards_breaking_the_contract_are_caught(card: Card) -> None:
     with pytest.raises(CardContractError):
         cards_json([card])
+
+
+def test_a_delete_action_names_one_resource_as_a_string() -> None:
+    action = Action(type="delete", description="Remove", resource_id="MedicationRequest/d1")
+
+    assert action.to_json() == {
+        "type": "delete",
+        "description": "Remove",
+        "resourceId": "MedicationRequest/d1",
+    }
+    with pytest.raises(ValidationError):
+        Action(type="delete", description="Remove", resource_id=["MedicationRequest/d1"])  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        Action(type="delete", description="Remove", resource_id="")
 
 
 def test_every_card_and_suggestion_gets_a_uuid() -> None:

@@ -303,11 +303,14 @@ def test_references_to_nowhere_are_served(client: TestClient) -> None:
     assert client.post(OSEL, json=body).status_code == 200
 
 
-def test_a_prefetched_patient_who_is_not_the_context_patient_is_ignored(client: TestClient) -> None:
+def test_a_prefetched_patient_who_is_not_the_context_patient_is_a_400(client: TestClient) -> None:
     body = hook_body()
     body["prefetch"]["patient"] = {**patient(), "id": "someone-else"}
 
-    assert client.post(PV, json=body).status_code == 200
+    response = client.post(PV, json=body)
+
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["expression"] == ["prefetch.patient"]
 
 
 def test_a_thousand_undeclared_prefetch_keys_are_ignored(client: TestClient) -> None:

@@ -253,3 +253,37 @@ def test_a_resource_changed_in_one_read_element_is_validated_afresh() -> None:
     assert build_record(PID, [resource]).measurements
     resource["valueQuantity"] = {"value": "2.3.1", "unit": "mmol/L"}
     assert error_of(resource).field == "Observation.valueQuantity.value"
+
+
+# --- plain messages ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("resource", "message"),
+    [
+        (
+            calcium(valueQuantity=[{"value": 2.3}]),
+            "Observation.valueQuantity of Observation/ca: expected an object, got an array",
+        ),
+        (
+            calcium(valueQuantity="2.3 mmol/L"),
+            "Observation.valueQuantity of Observation/ca: expected an object, got a string",
+        ),
+        (
+            calcium(valueQuantity=2.3),
+            "Observation.valueQuantity of Observation/ca: expected an object, got a number",
+        ),
+        (
+            condition(cc(SNOMED, "44054006"), "dm", clinicalStatus={"coding": "active"}),
+            "Condition.clinicalStatus.coding of Condition/dm: expected an array, got a string",
+        ),
+        (patient(birthDate="X1948-03-02"), f"Patient.birthDate of Patient/{PID}: "),
+    ],
+)
+def test_a_mapping_error_names_the_resource_once_in_json_terms(
+    resource: dict[str, Any], message: str
+) -> None:
+    text = str(error_of(resource))
+    assert text.startswith(message)
+    assert text.count(f"{resource['resourceType']}/") == 1
+    assert "<class" not in text and "Invalid JSON" not in text

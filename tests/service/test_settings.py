@@ -35,6 +35,34 @@ def test_issuers_accept_both_documented_forms(monkeypatch: pytest.MonkeyPatch) -
     assert issuers["https://b.example"].fhir_servers == ["https://b/fhir"]
 
 
+@pytest.mark.parametrize(
+    ("value", "servers"),
+    [
+        (
+            "https://a.example/fhir, http://127.0.0.1:8080/fhir",
+            ["https://a.example/fhir", "http://127.0.0.1:8080/fhir"],
+        ),
+        ('["https://a.example/fhir"]', ["https://a.example/fhir"]),
+        ("", []),
+    ],
+)
+def test_fhir_servers_is_a_list_comma_separated_or_json(
+    monkeypatch: pytest.MonkeyPatch, value: str, servers: list[str]
+) -> None:
+    monkeypatch.setenv("BHCDS_FHIR_SERVERS", value)
+    assert Settings().fhir_servers == servers
+
+
+def test_fhir_servers_unset_allows_any_and_reaches_the_protocol(monkeypatch: pytest.MonkeyPatch) -> None:
+    from service.app import protocol_config
+
+    monkeypatch.delenv("BHCDS_FHIR_SERVERS", raising=False)
+    assert Settings().fhir_servers is None
+    assert protocol_config(Settings()).fhir_servers is None
+    monkeypatch.setenv("BHCDS_FHIR_SERVERS", "https://a.example/fhir")
+    assert protocol_config(Settings()).fhir_servers == ("https://a.example/fhir",)
+
+
 def test_a_clinical_threshold_is_a_nested_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Settings().rules.bisphosphonate_min_renal_function == 35.0
     monkeypatch.setenv("BHCDS_RULES__BISPHOSPHONATE_MIN_RENAL_FUNCTION", "30")

@@ -69,7 +69,7 @@ def _check_card(card: dict[str, Any], language: str, drafts: set[str]) -> None:
         assert suggestion["uuid"] and suggestion["label"]
         for action in suggestion["actions"]:
             if action["type"] == "delete":
-                assert action["resourceId"] and set(action["resourceId"]) <= drafts
+                assert isinstance(action["resourceId"], str) and action["resourceId"] in drafts
             else:
                 _check_created(action["resource"])
 

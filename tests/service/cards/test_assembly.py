@@ -56,9 +56,9 @@ def test_two_risky_drafts_are_removed_by_one_suggestion() -> None:
     )
     card = render(finding, RECORD, NOW).to_json()
     assert len(card["suggestions"]) == 1
-    action = card["suggestions"][0]["actions"][0]
-    assert action["type"] == "delete"
-    assert action["resourceId"] == ["MedicationRequest/d1", "MedicationRequest/d2"]
+    actions = card["suggestions"][0]["actions"]
+    assert [action["type"] for action in actions] == ["delete", "delete"]
+    assert [action["resourceId"] for action in actions] == ["MedicationRequest/d1", "MedicationRequest/d2"]
     assert card["selectionBehavior"] == "at-most-one"
     assert card["source"]["topic"]["system"] == TOPIC_SYSTEM
     assert card["overrideReasons"], "warning cards carry override reasons"

@@ -86,7 +86,7 @@ def test_contraindication_names_the_measure_its_date_and_the_denosumab_alternati
         assert "specialist" in detail
     assert "This applies to this patient" not in detail and "该患者属于此情况" not in detail  # 31 ≥ 30
     [suggestion] = card["suggestions"]
-    assert suggestion["actions"][0]["resourceId"] == ["MedicationRequest/fos"]
+    assert suggestion["actions"][0]["resourceId"] == "MedicationRequest/fos"
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
@@ -213,7 +213,7 @@ def test_anabolic_order_card_gives_the_first_dose_and_offers_to_delete(language:
     assert "Forteo" in detail and _day(760) in detail and "760" in detail and "730" in detail
     assert ("抗骨吸收" if language == "zh" else "antiresorptive") in detail
     assert ("非综述内容" if language == "zh" else "not in the seeds") in detail
-    assert card["suggestions"][0]["actions"][0]["resourceId"] == ["MedicationRequest/ter"]
+    assert card["suggestions"][0]["actions"][0]["resourceId"] == "MedicationRequest/ter"
 
 
 def test_anabolic_view_card_has_no_suggestion() -> None:

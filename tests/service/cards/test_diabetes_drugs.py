@@ -78,7 +78,7 @@ def test_tzd_order_card_quotes_the_fragility_and_offers_to_delete_the_tzd(langua
     assert action == {
         "type": "delete",
         "description": action["description"],
-        "resourceId": ["MedicationRequest/pio"],
+        "resourceId": "MedicationRequest/pio",
     }
     assert card["selectionBehavior"] == "at-most-one"
     assert card["overrideReasons"]
