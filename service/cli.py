@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from service import _logging
-from service.settings import get_settings
+from service.settings import ConfigurationError, get_settings
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -113,7 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _logging.configure(get_settings().log_level)
+    try:
+        settings = get_settings()
+    except ConfigurationError as error:  # one line naming the variable, never a traceback
+        print(f"bone-health-cds: configuration error: {error}", file=sys.stderr)
+        return 2
+    _logging.configure(settings.log_level)
     result: int = args.func(args)
     return result
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import re
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,17 +19,56 @@ AS_OF = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 NAMES = sorted(p.name.removesuffix(".cards.json") for p in EXAMPLES.glob("*.cards.json"))
 
 
-def _essence(cards: list[dict]) -> list[tuple]:
-    """What a reader checks: topic, indicator, summary, suggestion labels (uuids differ per call)."""
-    return [
-        (
-            c["source"]["topic"]["code"],
-            c["indicator"],
-            c["summary"],
-            tuple(s["label"] for s in c.get("suggestions", [])),
-        )
-        for c in cards
-    ]
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?")
+
+
+def _normalised(answer: dict[str, Any]) -> dict[str, Any]:
+    """The whole answer, with what differs per call or per day replaced by placeholders.
+
+    Card and suggestion ``uuid``s are new on every call; dates and datetimes inside the suggested
+    resources (``authoredOn``, ``occurrenceDateTime``, ``effectivePeriod``...) follow the clock.
+    Everything else (codes, wording, indicators, links, selection behaviour) must match exactly.
+    """
+    answer = copy.deepcopy(answer)
+    for card in answer.get("cards", []):
+        if "uuid" in card:
+            card["uuid"] = "<uuid>"
+        for suggestion in card.get("suggestions", []):
+            if "uuid" in suggestion:
+                suggestion["uuid"] = "<uuid>"
+            for action in suggestion.get("actions", []):
+                if "resource" in action:
+                    action["resource"] = _undated(action["resource"])
+    return answer
+
+
+def _undated(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _undated(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_undated(item) for item in value]
+    if isinstance(value, str):
+        if ISO_DATETIME.fullmatch(value) and "T" in value:
+            return "<datetime>"
+        if ISO_DATE.fullmatch(value):
+            return "<date>"
+        if UUID.fullmatch(value):
+            return "<uuid>"  # e.g. a resource id the service mints
+    return value
+
+
+def _first_difference(a: Any, b: Any, path: str = "") -> str:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            if a.get(key) != b.get(key):
+                return _first_difference(a.get(key), b.get(key), f"{path}.{key}")
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            if x != y:
+                return _first_difference(x, y, f"{path}[{i}]")
+    return f"{path or '.'} (service: {a!r:.80}, documented: {b!r:.80})"
 
 
 def test_there_is_an_example_per_headline_topic() -> None:
@@ -53,4 +96,27 @@ def test_example_gives_its_documented_cards(name: str, app_factory: Callable[...
         headers={"Accept-Language": documented["language"]},
     )
     assert response.status_code == 200, response.text
-    assert _essence(response.json()["cards"]) == _essence(documented["cards"])
+    expected = {k: v for k, v in documented.items() if k not in {"service", "language"}}
+    actual, documented_answer = _normalised(response.json()), _normalised(expected)
+    assert actual == documented_answer, (
+        f"examples/{name}.cards.json is stale at {_first_difference(actual, documented_answer)}: "
+        "run `python examples/_generate.py`"
+    )
+
+
+def test_the_comparison_sees_a_changed_coding_but_not_uuids_or_dates() -> None:
+    documented = json.loads((EXAMPLES / "monitoring-overdue.cards.json").read_text())
+    recoded = copy.deepcopy(documented)
+    resource = recoded["cards"][0]["suggestions"][0]["actions"][0]["resource"]
+    resource["code"]["coding"][0]["code"] = "17861-6"  # another calcium LOINC
+    assert _normalised(recoded) != _normalised(documented)
+
+    redated = copy.deepcopy(documented)
+    redated["cards"][0]["uuid"] = str(uuid.uuid4())
+    redated["cards"][0]["suggestions"][0]["uuid"] = str(uuid.uuid4())
+    redated["cards"][0]["suggestions"][0]["actions"][0]["resource"]["authoredOn"] = "2027-01-02T03:04:05Z"
+    assert _normalised(redated) == _normalised(documented)
+
+    reworded = copy.deepcopy(documented)
+    reworded["cards"][0]["detail"] += " "
+    assert _normalised(reworded) != _normalised(documented)

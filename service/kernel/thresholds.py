@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+# Bounds: the clinically plausible range of each number; a setting outside it stops the service at start.
+_TEN_YEARS = 3653  # days
+_FIFTY_YEARS = 18263  # days
 
 
 class PopulationProfile(StrEnum):
@@ -21,66 +25,67 @@ class RuleSettings(BaseModel):
 
     # shared
     population_profile: PopulationProfile = PopulationProfile.CN
-    albumin_reference_g_per_l: float = 40.0
-    albumin_correction_mmol_per_g: float = 0.02
+    albumin_reference_g_per_l: float = Field(40.0, ge=30, le=50)
+    albumin_correction_mmol_per_g: float = Field(0.02, ge=0.01, le=0.03)
 
     # tzd-fracture-risk: no numbers
 
     # bisphosphonates
-    bisphosphonate_min_renal_function: float = 35.0  # CrCl/eGFR < 35 contraindicates (T2DM §3)
-    renal_function_window_days: int = 365
-    iv_bisphosphonate_renal_window_days: int = 30
+    # CrCl/eGFR < 35 contraindicates (T2DM §3)
+    bisphosphonate_min_renal_function: float = Field(35.0, ge=10, le=60)
+    renal_function_window_days: int = Field(365, ge=1, le=_TEN_YEARS)
+    iv_bisphosphonate_renal_window_days: int = Field(30, ge=1, le=365)
 
     # pre-infusion-calcium-check
-    pre_infusion_calcium_window_days: int = 30
-    low_calcium_mmol_per_l: float = 2.15
-    vitamin_d_deficient_ng_per_ml: float = 20.0
-    vitamin_d_window_days: int = 365
+    pre_infusion_calcium_window_days: int = Field(30, ge=1, le=365)
+    low_calcium_mmol_per_l: float = Field(2.15, ge=1.8, le=2.5)
+    vitamin_d_deficient_ng_per_ml: float = Field(20.0, ge=10, le=50)
+    vitamin_d_window_days: int = Field(365, ge=1, le=_TEN_YEARS)
 
     # sglt2-fracture-caution
-    sglt2_egfr_threshold: float = 60.0
-    sglt2_egfr_window_days: int = 365
+    sglt2_egfr_threshold: float = Field(60.0, ge=15, le=90)
+    sglt2_egfr_window_days: int = Field(365, ge=1, le=_TEN_YEARS)
 
     # insulin-hypoglycemia-fall-risk
-    older_adult_age_years: int = 65
+    older_adult_age_years: int = Field(65, ge=50, le=90)
 
     # anabolic-duration-limit (per product and region)
-    anabolic_max_days: int = 730
+    anabolic_max_days: int = Field(730, ge=180, le=_TEN_YEARS)
 
     # monitoring-overdue
-    monitoring_interval_days: int = 365
-    anabolic_bmd_interval_days: int = 730
-    antiresorptive_recent_days: int = 365
+    monitoring_interval_days: int = Field(365, ge=1, le=_TEN_YEARS)
+    anabolic_bmd_interval_days: int = Field(730, ge=1, le=_TEN_YEARS)
+    antiresorptive_recent_days: int = Field(365, ge=1, le=_TEN_YEARS)
 
     # denosumab
-    denosumab_dose_due_days: int = 183
-    denosumab_sequencing_days: int = 213
-    denosumab_hypocalcemia_renal_threshold: float = 30.0
-    denosumab_hypocalcemia_recent_dose_days: int = 365
-    denosumab_calcium_check_after_days: int = 7
-    denosumab_calcium_check_by_days: int = 14
-    denosumab_calcium_window_days: int = 30
+    denosumab_dose_due_days: int = Field(183, ge=150, le=365)
+    denosumab_sequencing_days: int = Field(213, ge=150, le=365)
+    denosumab_hypocalcemia_renal_threshold: float = Field(30.0, ge=10, le=60)
+    denosumab_hypocalcemia_recent_dose_days: int = Field(365, ge=1, le=_TEN_YEARS)
+    denosumab_calcium_check_after_days: int = Field(7, ge=1, le=92)
+    denosumab_calcium_check_by_days: int = Field(14, ge=1, le=92)
+    denosumab_calcium_window_days: int = Field(30, ge=1, le=365)
 
     # hypercalcemia-on-therapy
-    hypercalcemia_mmol_per_l: float = 2.60
-    severe_hypercalcemia_mmol_per_l: float = 3.00
-    hypercalcemia_window_days: int = 92
+    hypercalcemia_mmol_per_l: float = Field(2.60, ge=2.5, le=3.5)
+    severe_hypercalcemia_mmol_per_l: float = Field(3.00, ge=2.6, le=4.0)
+    hypercalcemia_window_days: int = Field(92, ge=1, le=_TEN_YEARS)
 
     # diabetic-fracture-risk-phenotype
-    long_diabetes_days: int = 3652
-    bmd_window_days: int = 730
+    long_diabetes_days: int = Field(3652, ge=365, le=_FIFTY_YEARS)
+    bmd_window_days: int = Field(730, ge=1, le=_TEN_YEARS)
 
     # fall-risk-assessment-due
-    fall_risk_window_days: int = 365
+    fall_risk_window_days: int = Field(365, ge=1, le=_TEN_YEARS)
 
     # obesity-bone-assessment
-    obesity_window_days: int = 730
-    bmi_obese_cn: float = 28.0
-    bmi_obese_who: float = 30.0
-    waist_male_cn_cm: float = 90.0
-    waist_female_cn_cm: float = 85.0
-    waist_male_who_cm: float = 102.0
-    waist_female_who_cm: float = 88.0
+    obesity_window_days: int = Field(730, ge=1, le=_TEN_YEARS)
+    bmi_obese_cn: float = Field(28.0, ge=23, le=40)
+    bmi_obese_who: float = Field(30.0, ge=23, le=40)
+    waist_male_cn_cm: float = Field(90.0, ge=60, le=150)
+    waist_female_cn_cm: float = Field(85.0, ge=60, le=150)
+    waist_male_who_cm: float = Field(102.0, ge=60, le=150)
+    waist_female_who_cm: float = Field(88.0, ge=60, le=150)
 
     @property
     def bmi_obese(self) -> float:
