@@ -239,7 +239,8 @@ def test_hypercalcaemia_card_on_teriparatide(language: str) -> None:
     assert "Caltrate 600" in detail and "Forteo pen" in detail
     assert ("16小时" if language == "zh" else "16 hours") in detail
     assert ("白蛋白校正" if language == "zh" else "albumin-corrected") in detail
-    assert "§2.3, §3" in detail
+    assert ("来源：" if language == "zh" else "Source: ") in detail
+    assert ("§2.3，§3；特立帕肽" if language == "zh" else "§2.3, §3; 16-hour sample") in detail
 
 
 def test_severe_hypercalcaemia_on_calcium_alone_is_critical_without_anabolic_advice() -> None:
@@ -248,3 +249,109 @@ def test_severe_hypercalcaemia_on_calcium_alone_is_critical_without_anabolic_adv
     assert card["indicator"] == "critical" and card["overrideReasons"]
     assert "3.05 mmol/L" in card["summary"] and "above 3.00 mmol/L" in card["detail"]
     assert "16 hours" not in card["detail"] and "total calcium as measured" in card["detail"]
+
+
+# --- the wording each fact chooses ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_contraindication_words_renal_function_as_every_card_does(language: str) -> None:
+    rec = record(
+        who=patient(Sex.MALE, born_years_ago(90)),
+        labs=[lab(Lab.CREATININE, 2.5, 15), lab(Lab.BODY_WEIGHT, 60, 40)],
+        drafts=[draft(ORAL_BP)],
+    )
+    card = _card(bisphosphonate_renal_ordered(rec, NOW, SETTINGS), rec, language)
+    if language == "zh":
+        assert card["summary"] == "肾功能低于35禁用双膦酸盐：肌酐清除率（估算）16.7 mL/min"
+        assert (
+            f"**肾功能：**肌酐清除率16.7 mL/min（无eGFR或实测肌酐清除率，按Cockcroft-Gault公式由{_day(15)}"
+            f"血肌酐2.5 mg/dL、体重60 kg（{_day(40)}）、年龄90岁、男性计算）"
+        ) in card["detail"]
+    else:
+        assert (
+            card["summary"]
+            == "Bisphosphonate contraindicated: CrCl (Cockcroft–Gault) 16.7 mL/min is below 35"
+        )
+        assert (
+            "**Renal function:** creatinine clearance 16.7 mL/min, computed by the Cockcroft–Gault formula "
+            "(no eGFR or measured creatinine clearance available) from serum creatinine 2.5 mg/dL on "
+            f"{_day(15)}, weight 60 kg on {_day(40)}, age 90, male"
+        ) in card["detail"]
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_contraindication_at_patient_view_asks_for_a_review(language: str) -> None:
+    rec = record(labs=[lab(Lab.EGFR, 31, 20)], meds=[med(ORAL_BP, 500, name="Fosamax")])
+    card = _card(bisphosphonate_renal_active(rec, NOW, SETTINGS), rec, language)
+    if language == "zh":
+        assert card["summary"] == "正在使用双膦酸盐，但eGFR 31 mL/min/1.73 m²低于35，属禁忌，请评估"
+        assert "时禁用双膦酸盐。请评估当前医嘱：停药" in card["detail"]
+        assert f"**当前医嘱：**Fosamax（开具于{_day(500)}）" in card["detail"]
+    else:
+        assert (
+            card["summary"]
+            == "Active bisphosphonate is contraindicated: eGFR 31 mL/min/1.73 m², below 35; review"
+        )
+        assert "below 35 mL/min. Review the active order: stop it" in card["detail"]
+    assert "The card offers" not in card["detail"] and "本卡片提供" not in card["detail"]
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_renal_unknown_quotes_a_last_creatinine_and_dialysis(language: str) -> None:
+    rec = record(
+        conditions=[condition(Problem.DIALYSIS)],
+        labs=[lab(Lab.CREATININE, 4.256, 400)],
+        drafts=[draft(ORAL_BP, name="alendronate")],
+    )
+    detail = _card(bisphosphonate_renal_unknown(rec, NOW, SETTINGS), rec, language)["detail"]
+    if language == "zh":
+        assert f"最近一次肾功能检查：血肌酐 4.26 mg/dL（{_day(400)}）。病历记录正在透析。" in detail
+        assert "每次给药前" not in detail
+    else:
+        assert (
+            f"Last kidney test on record: serum creatinine 4.26 mg/dL on {_day(400)}. Dialysis is on"
+            in detail
+        )
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_pre_infusion_with_low_calcium_and_low_vitamin_d(language: str) -> None:
+    rec = record(
+        labs=[lab(Lab.CALCIUM, 2.10, 5), lab(Lab.VITAMIN_D, 12.5, 40)],
+        meds=[med(DENOSUMAB, 200)],
+        drafts=[draft(ZOLEDRONIC, name="Aclasta", id="z"), draft(DENOSUMAB, name="Prolia", id="p")],
+    )
+    card = _card(pre_infusion_calcium(rec, NOW, SETTINGS), rec, language)
+    if language == "zh":
+        assert card["summary"] == (
+            "血清钙2.10 mmol/L及25-羟维生素D 12.5 ng/mL偏低：使用唑来膦酸或地舒单抗前请先纠正"
+        )
+        assert "，低于2.15 mmol/L" in card["detail"] and "，低于20 ng/mL" in card["detail"]
+    else:
+        assert card["summary"] == (
+            "Serum calcium 2.10 mmol/L and 25-OH vitamin D 12.5 ng/mL are low: correct before "
+            "zoledronic acid or denosumab"
+        )
+        assert ", below 2.15 mmol/L" in card["detail"] and ", below 20 ng/mL" in card["detail"]
+    assert "dental" not in card["detail"] and "口腔检查" not in card["detail"]  # denosumab on the chart
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_pre_infusion_never_measured_calcium_and_repleting_vitamin_d(language: str) -> None:
+    rec = record(
+        labs=[lab(Lab.VITAMIN_D, 12, 40)],
+        meds=[med(NATIVE_D, 30)],
+        drafts=[draft(DENOSUMAB, name="Prolia")],
+    )
+    card = _card(pre_infusion_calcium(rec, NOW, SETTINGS), rec, language)
+    detail = card["detail"]
+    if language == "zh":
+        assert card["summary"] == "近30天无血清钙结果：使用地舒单抗前请先检测"
+        assert "**血清钙：**近30天内无结果（无任何记录）" in detail and "，正在补充普通维生素D" in detail
+        assert "本卡片提供开具血清钙检查的建议。" in detail
+    else:
+        assert card["summary"] == "No serum calcium in the last 30 days: check it before denosumab"
+        assert "**Serum calcium:** none in the last 30 days (none on record)" in detail
+        assert ", native vitamin D is already prescribed" in detail
+        assert "The card offers an order for serum calcium." in detail

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from service.kernel.clinical import DrugOrders, RenalMeasure
+from service.kernel.facts.bone_drugs import LabResult, PreInfusionReason
 from service.kernel.findings import Indicator, Topic
 from service.kernel.record import (
     DrugClass,
@@ -60,8 +62,9 @@ def test_draft_bisphosphonate_is_contraindicated_below_35(value: float, fires: b
         assert finding.topic is Topic.BISPHOSPHONATE_RENAL_CONTRAINDICATION
         assert finding.indicator is Indicator.CRITICAL
         assert finding.delete_drafts == ("MedicationRequest/d1",)
-        assert finding.facts["renal_kind"] == "egfr"
-        assert finding.facts["renal_date"] == ago(20).date()
+        assert finding.facts.renal.kind is RenalMeasure.EGFR
+        assert finding.facts.renal.at.date() == ago(20).date()
+        assert finding.facts.orders == DrugOrders(("alendronate 70 mg",))
 
 
 @pytest.mark.parametrize(("days", "fires"), [(364, True), (365, True), (366, False)])
@@ -77,8 +80,11 @@ def test_contraindication_uses_the_lower_of_crcl_and_egfr_and_reports_both() -> 
     )
     finding = bisphosphonate_renal_ordered(rec, NOW, SETTINGS)
     assert finding is not None
-    assert (finding.facts["renal"], finding.facts["renal_kind"]) == (31, "crcl")
-    assert (finding.facts["renal_other"], finding.facts["renal_other_kind"]) == (41, "egfr")
+    renal = finding.facts.renal
+    assert (renal.value, renal.kind) == (31, RenalMeasure.CRCL)
+    assert renal.other is not None
+    assert (renal.other.value, renal.other.kind) == (41, RenalMeasure.EGFR)
+    assert renal.other.at.date() == ago(10).date()
 
 
 def test_contraindication_from_cockcroft_gault_carries_its_inputs() -> None:
@@ -90,16 +96,19 @@ def test_contraindication_from_cockcroft_gault_carries_its_inputs() -> None:
     )
     finding = bisphosphonate_renal_ordered(rec, NOW, SETTINGS)
     assert finding is not None
-    facts = finding.facts
-    assert facts["renal_kind"] == "crcl-cockcroft-gault"
-    assert facts["renal"] == pytest.approx(21.2, abs=0.1)
-    assert (facts["cg_creatinine"], facts["cg_weight"], facts["cg_age"], facts["cg_sex"]) == (
+    renal = finding.facts.renal
+    assert renal.kind is RenalMeasure.COCKCROFT_GAULT
+    assert renal.value == pytest.approx(21.2, abs=0.1)
+    inputs = renal.inputs
+    assert inputs is not None
+    assert (inputs.creatinine_mg_per_dl, inputs.weight_kg, inputs.age, inputs.sex) == (
         2.0,
         60,
         80,
-        "female",
+        Sex.FEMALE,
     )
-    assert facts["cg_creatinine_date"] == ago(15).date()
+    assert inputs.creatinine_on == ago(15).date()
+    assert inputs.weight_on == ago(40).date()
 
 
 def test_contraindication_notes_dialysis() -> None:
@@ -107,7 +116,10 @@ def test_contraindication_notes_dialysis() -> None:
         conditions=[condition(Problem.DIALYSIS)], labs=[lab(Lab.EGFR, 8, 5)], drafts=[draft(ORAL_BP)]
     )
     finding = bisphosphonate_renal_ordered(rec, NOW, SETTINGS)
-    assert finding is not None and finding.facts["dialysis"] is True
+    assert finding is not None and finding.facts.dialysis is True
+    without = record(labs=[lab(Lab.EGFR, 8, 5)], drafts=[draft(ORAL_BP)])
+    finding = bisphosphonate_renal_ordered(without, NOW, SETTINGS)
+    assert finding is not None and finding.facts.dialysis is False
 
 
 def test_active_bisphosphonate_with_low_renal_function_at_patient_view() -> None:
@@ -116,7 +128,7 @@ def test_active_bisphosphonate_with_low_renal_function_at_patient_view() -> None
     assert finding is not None
     assert finding.indicator is Indicator.CRITICAL
     assert finding.delete_drafts == ()
-    assert finding.facts["ordered"] == (ago(500).date(),)
+    assert finding.facts.orders == DrugOrders(("Fosamax 70 mg",), (ago(500).date(),))
 
 
 def test_a_completed_bisphosphonate_is_not_active() -> None:
@@ -136,9 +148,8 @@ def test_oral_bisphosphonate_needs_renal_function_within_365_days(days: int, fir
     if finding is not None:
         assert finding.indicator is Indicator.WARNING
         assert finding.lab_orders == (Lab.EGFR,)
-        assert finding.facts["iv"] is False and finding.facts["window_days"] == 365
-        assert finding.facts["last_renal_lab"] == "egfr"
-        assert finding.facts["last_renal_date"] == ago(days).date()
+        assert finding.facts.iv is False and finding.facts.window_days == 365
+        assert finding.facts.last_renal_test == LabResult(Lab.EGFR, 70, ago(days).date())
 
 
 @pytest.mark.parametrize("classes", [ZOLEDRONIC, IBANDRONATE_IV])
@@ -150,7 +161,7 @@ def test_iv_bisphosphonate_needs_renal_function_within_30_days(
     finding = bisphosphonate_renal_unknown(rec, NOW, SETTINGS)
     assert (finding is not None) is fires
     if finding is not None:
-        assert finding.facts["iv"] is True and finding.facts["window_days"] == 30
+        assert finding.facts.iv is True and finding.facts.window_days == 30
 
 
 def test_a_creatinine_with_age_sex_and_weight_is_renal_function() -> None:
@@ -161,7 +172,8 @@ def test_a_creatinine_with_age_sex_and_weight_is_renal_function() -> None:
     assert bisphosphonate_renal_unknown(computable, NOW, SETTINGS) is None
     no_weight = record(labs=[lab(Lab.CREATININE, 1.0, 10)], drafts=[draft(ORAL_BP)])
     finding = bisphosphonate_renal_unknown(no_weight, NOW, SETTINGS)
-    assert finding is not None and finding.facts["last_renal_lab"] == "creatinine"
+    assert finding is not None and finding.facts.last_renal_test is not None
+    assert finding.facts.last_renal_test.lab is Lab.CREATININE
 
 
 def test_with_oral_and_iv_drafts_only_the_one_lacking_a_value_is_named() -> None:
@@ -171,12 +183,12 @@ def test_with_oral_and_iv_drafts_only_the_one_lacking_a_value_is_named() -> None
     )
     finding = bisphosphonate_renal_unknown(rec, NOW, SETTINGS)
     assert finding is not None
-    assert finding.facts["drugs"] == ("Aclasta",)
+    assert finding.facts.orders.names == ("Aclasta",)
 
 
 def test_no_renal_test_ever_and_no_bisphosphonate() -> None:
     finding = bisphosphonate_renal_unknown(record(drafts=[draft(ORAL_BP)]), NOW, SETTINGS)
-    assert finding is not None and "last_renal_lab" not in finding.facts
+    assert finding is not None and finding.facts.last_renal_test is None
     assert bisphosphonate_renal_unknown(record(drafts=[draft(DENOSUMAB)]), NOW, SETTINGS) is None
 
 
@@ -202,8 +214,9 @@ def test_calcium_must_be_within_30_days(days: int, fires: bool) -> None:
     finding = pre_infusion_calcium(rec, NOW, SETTINGS)
     assert (finding is not None) is fires
     if finding is not None:
-        assert finding.facts["reasons"] == ("calcium-missing",)
-        assert finding.facts["last_calcium"] == 2.30
+        assert finding.facts.reasons == (PreInfusionReason.CALCIUM_MISSING,)
+        assert finding.facts.calcium is None
+        assert finding.facts.last_calcium is not None and finding.facts.last_calcium.value == 2.30
         assert finding.lab_orders == (Lab.CALCIUM,)  # vitamin D is known within 365 days
 
 
@@ -214,7 +227,7 @@ def test_low_calcium_below_2_15(value: float, fires: bool) -> None:
     assert (finding is not None) is fires
     if finding is not None:
         assert finding.indicator is Indicator.WARNING
-        assert finding.facts["reasons"] == ("calcium-low",)
+        assert finding.facts.reasons == (PreInfusionReason.CALCIUM_LOW,)
 
 
 def test_calcium_is_albumin_corrected() -> None:
@@ -225,8 +238,10 @@ def test_calcium_is_albumin_corrected() -> None:
     low = _infusion(lab(Lab.CALCIUM, 2.20, 5), lab(Lab.ALBUMIN, 45, 5), lab(Lab.VITAMIN_D, 30, 100))
     finding = pre_infusion_calcium(low, NOW, SETTINGS)
     assert finding is not None
-    assert finding.facts["calcium"] == pytest.approx(2.10)
-    assert finding.facts["calcium_albumin"] == 45
+    calcium = finding.facts.calcium
+    assert calcium is not None
+    assert calcium.value == pytest.approx(2.10)
+    assert calcium.albumin_g_per_l == 45
 
 
 @pytest.mark.parametrize(("value", "fires"), [(19.9, True), (20.0, False), (20.1, False)])
@@ -235,7 +250,8 @@ def test_vitamin_d_deficiency_below_20(value: float, fires: bool) -> None:
     finding = pre_infusion_calcium(rec, NOW, SETTINGS)
     assert (finding is not None) is fires
     if finding is not None:
-        assert finding.facts["reasons"] == ("vitamin-d-low",)
+        assert finding.facts.reasons == (PreInfusionReason.VITAMIN_D_LOW,)
+        assert finding.facts.vitamin_d == LabResult(Lab.VITAMIN_D, value, ago(100).date())
 
 
 @pytest.mark.parametrize(("days", "fires"), [(364, True), (365, True), (366, False)])
@@ -266,19 +282,19 @@ def test_denosumab_is_checked_and_an_oral_bisphosphonate_is_not() -> None:
 def test_first_zoledronic_acid_and_first_antiresorptive() -> None:
     first = pre_infusion_calcium(_infusion(), NOW, SETTINGS)
     assert first is not None
-    assert first.facts["first_zoledronic_acid"] is True and first.facts["first_antiresorptive"] is True
+    assert first.facts.first_zoledronic_acid is True and first.facts.first_antiresorptive is True
     again = pre_infusion_calcium(_infusion(meds=(med(ZOLEDRONIC, 380, status="completed"),)), NOW, SETTINGS)
     assert again is not None
-    assert again.facts["first_zoledronic_acid"] is False and again.facts["first_antiresorptive"] is False
+    assert again.facts.first_zoledronic_acid is False and again.facts.first_antiresorptive is False
     after_alendronate = pre_infusion_calcium(
         _infusion(meds=(med(ORAL_BP, 900, status="stopped"),)), NOW, SETTINGS
     )
     assert after_alendronate is not None
-    assert after_alendronate.facts["first_zoledronic_acid"] is True
-    assert after_alendronate.facts["first_antiresorptive"] is False
+    assert after_alendronate.facts.first_zoledronic_acid is True
+    assert after_alendronate.facts.first_antiresorptive is False
     denosumab_first = pre_infusion_calcium(_infusion(drafts=(draft(DENOSUMAB),)), NOW, SETTINGS)
     assert denosumab_first is not None
-    assert denosumab_first.facts["first_zoledronic_acid"] is False  # no zoledronic acid ordered
+    assert denosumab_first.facts.first_zoledronic_acid is False  # no zoledronic acid ordered
 
 
 # --- anabolic-duration-limit ----------------------------------------------------------------------
@@ -295,8 +311,9 @@ def test_anabolic_draft_after_730_days_of_therapy(days: int, fires: bool) -> Non
     if finding is not None:
         assert finding.indicator is Indicator.WARNING
         assert finding.delete_drafts == ("MedicationRequest/d1",)
-        assert finding.facts["first_date"] == ago(days).date()
-        assert finding.facts["days"] == days
+        assert finding.facts.first_date == ago(days).date()
+        assert finding.facts.days == days
+        assert finding.facts.orders == DrugOrders(("teriparatide pen",))
 
 
 def test_a_first_anabolic_order_has_no_history_and_no_card() -> None:
@@ -313,8 +330,8 @@ def test_active_anabolic_past_the_limit_at_patient_view() -> None:
     finding = anabolic_active(rec, NOW, SETTINGS)
     assert finding is not None
     assert finding.delete_drafts == ()
-    assert finding.facts["first_drug"] == "Forteo"
-    assert finding.facts["ordered"] == (ago(100).date(),)
+    assert finding.facts.first_drug == "Forteo"
+    assert finding.facts.orders == DrugOrders(("Forteo pen",), (ago(100).date(),))
     stopped = record(meds=[med(ANABOLIC, 800, status="stopped")])
     assert anabolic_active(stopped, NOW, SETTINGS) is None
 
@@ -336,6 +353,8 @@ def test_hypercalcaemia_thresholds(value: float, indicator: Indicator | None) ->
     rec = record(labs=[lab(Lab.CALCIUM, value, 10)], meds=[med(CALCIUM, 200, name="Caltrate")])
     finding = hypercalcemia_on_therapy(rec, NOW, SETTINGS)
     assert (finding.indicator if finding else None) is indicator
+    if finding is not None:
+        assert finding.facts.severe is (indicator is Indicator.CRITICAL)
 
 
 @pytest.mark.parametrize(("days", "fires"), [(91, True), (92, True), (93, False)])
@@ -349,8 +368,8 @@ def test_hypercalcaemia_uses_the_albumin_corrected_calcium() -> None:
     rec = record(labs=[lab(Lab.CALCIUM, 2.55, 10), lab(Lab.ALBUMIN, 30, 10)], meds=[med(ACTIVE_D, 100)])
     finding = hypercalcemia_on_therapy(rec, NOW, SETTINGS)
     assert finding is not None
-    assert finding.facts["calcium"] == pytest.approx(2.75)
-    assert finding.facts["calcium_measured"] == 2.55
+    assert finding.facts.calcium.value == pytest.approx(2.75)
+    assert finding.facts.calcium.measured == 2.55
     # measured 2.65 with albumin 45 g/L → 2.55: not high
     diluted = record(labs=[lab(Lab.CALCIUM, 2.65, 10), lab(Lab.ALBUMIN, 45, 10)], meds=[med(ACTIVE_D, 100)])
     assert hypercalcemia_on_therapy(diluted, NOW, SETTINGS) is None
@@ -361,7 +380,11 @@ def test_hypercalcaemia_needs_an_active_therapy_and_flags_anabolics() -> None:
     assert hypercalcemia_on_therapy(stopped, NOW, SETTINGS) is None
     anabolic = record(labs=[lab(Lab.CALCIUM, 2.9, 10)], meds=[med(ANABOLIC, 200, name="Forteo")])
     finding = hypercalcemia_on_therapy(anabolic, NOW, SETTINGS)
-    assert finding is not None and finding.facts["anabolic"] is True
+    assert finding is not None and finding.facts.anabolic is True
+    assert finding.facts.orders == DrugOrders(("Forteo",), (ago(200).date(),))
+    on_calcium = record(labs=[lab(Lab.CALCIUM, 2.9, 10)], meds=[med(CALCIUM, 200)])
+    finding = hypercalcemia_on_therapy(on_calcium, NOW, SETTINGS)
+    assert finding is not None and finding.facts.anabolic is False
 
 
 def test_bone_drug_topics_run_at_their_moments() -> None:
