@@ -18,6 +18,8 @@ Readings of rules.md chosen here (a careful clinician's):
   (latest + 31); or D itself when no calcium was ever drawn. The earliest of these (never before D)
   is the due date, so ``fires`` is exactly ``now >= due``. A due date after D + 365 can never fire
   for this dose, so the rule returns nothing.
+
+The facts each rule concludes are the types of :mod:`service.kernel.facts.denosumab`.
 """
 
 from __future__ import annotations
@@ -25,13 +27,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from service.kernel.clinical import RenalFunction
+from service.kernel.facts.denosumab import DoseDueFacts, HypocalcemiaFacts, SequencingFacts
 from service.kernel.findings import Finding, Indicator, Proposal, Topic
 from service.kernel.record import DrugClass, Lab, PatientRecord
 from service.kernel.thresholds import RuleSettings
 from service.rules._registry import Moment, Rule
 from service.rules.definitions import (
-    RenalFunction,
-    SerumCalcium,
     add_days,
     denosumab_discontinued,
     denosumab_last_dose,
@@ -70,13 +72,14 @@ def _renal_below(renal: RenalFunction | None, threshold: float) -> bool:
     return renal is not None and renal.value < threshold
 
 
-def sequencing_missing(record: PatientRecord, now: datetime, settings: RuleSettings) -> Finding | None:
+def sequencing_missing(
+    record: PatientRecord, now: datetime, settings: RuleSettings
+) -> Finding[SequencingFacts] | None:
     """``denosumab-sequencing-missing`` (critical).
 
-    facts: ``last_dose`` (D), ``name``, ``discontinued``, ``days_since`` (now − D), ``due`` (D + 213),
-    ``start`` (max(D + 183, today): when the proposed bisphosphonate starts), ``renal``
-    (:class:`RenalFunction` within 365 days or None), ``renal_low`` (renal < 35: no proposals, keep
-    denosumab instead).
+    Due on D + 213. The proposed bisphosphonate starts on max(D + 183, today) (``proposal_start``).
+    ``renal`` is the renal function within 365 days or None; below 35 (``renal_low``) nothing is
+    proposed and the card says to keep denosumab instead.
     """
     c = course(record, now)
     if c is None or c.sequenced:
@@ -89,28 +92,26 @@ def sequencing_missing(record: PatientRecord, now: datetime, settings: RuleSetti
     return Finding(
         topic=Topic.DENOSUMAB_SEQUENCING_MISSING,
         indicator=Indicator.CRITICAL,
-        facts={
-            "last_dose": c.last_dose,
-            "name": c.name,
-            "discontinued": c.discontinued,
-            "days_since": (today - c.last_dose).days,
-            "due": due,
-            "start": start,
-            "renal": renal,
-            "renal_low": renal_low,
-        },
+        facts=SequencingFacts(
+            last_dose=c.last_dose,
+            name=c.name,
+            discontinued=c.discontinued,
+            days_since=(today - c.last_dose).days,
+            renal=renal,
+            renal_low=renal_low,
+        ),
         due=due,
         proposals=() if renal_low else (Proposal.ZOLEDRONIC_ACID_5MG_IV, Proposal.ALENDRONATE_70MG_WEEKLY),
         fires=c.discontinued or today > due,
+        proposal_start=start,
     )
 
 
-def dose_due(record: PatientRecord, now: datetime, settings: RuleSettings) -> Finding | None:
+def dose_due(record: PatientRecord, now: datetime, settings: RuleSettings) -> Finding[DoseDueFacts] | None:
     """``denosumab-dose-due`` (warning): fires on days 183–213 after D, pending before.
 
-    facts: ``last_dose`` (D), ``name``, ``days_since``, ``due`` (D + 183), ``window_end`` (D + 213),
-    ``renal`` and ``renal_low`` (as in sequencing: below 35 the card says a bisphosphonate is no
-    alternative, so denosumab should not be stopped).
+    Due on D + 183; ``window_end`` is D + 213; ``renal`` and ``renal_low`` as in sequencing (below 35
+    the card says a bisphosphonate is no alternative, so denosumab should not be stopped).
     """
     c = course(record, now)
     if c is None or c.discontinued or c.sequenced:
@@ -124,15 +125,14 @@ def dose_due(record: PatientRecord, now: datetime, settings: RuleSettings) -> Fi
     return Finding(
         topic=Topic.DENOSUMAB_DOSE_DUE,
         indicator=Indicator.WARNING,
-        facts={
-            "last_dose": c.last_dose,
-            "name": c.name,
-            "days_since": (today - c.last_dose).days,
-            "due": due,
-            "window_end": window_end,
-            "renal": renal,
-            "renal_low": _renal_below(renal, settings.bisphosphonate_min_renal_function),
-        },
+        facts=DoseDueFacts(
+            last_dose=c.last_dose,
+            name=c.name,
+            days_since=(today - c.last_dose).days,
+            window_end=window_end,
+            renal=renal,
+            renal_low=_renal_below(renal, settings.bisphosphonate_min_renal_function),
+        ),
         due=due,
         fires=today >= due,
     )
@@ -143,13 +143,13 @@ def _calcium_days(record: PatientRecord, now: datetime) -> list[date]:
     return sorted(m.at.date() for m in record.series(Lab.CALCIUM) if m.at.date() <= now.date())
 
 
-def hypocalcemia_monitoring(record: PatientRecord, now: datetime, settings: RuleSettings) -> Finding | None:
+def hypocalcemia_monitoring(
+    record: PatientRecord, now: datetime, settings: RuleSettings
+) -> Finding[HypocalcemiaFacts] | None:
     """``denosumab-hypocalcemia-monitoring`` (warning): renal function < 30 and D within 365 days.
 
-    facts: ``last_dose`` (D), ``name``, ``renal`` (:class:`RenalFunction`), ``calcium``
-    (:class:`SerumCalcium`, the latest ever, or None), ``check_from`` (D + 7), ``check_by`` (D + 14),
-    ``post_dose_check`` (a calcium on or after D + 7 exists), ``window_days`` (30), ``due``,
-    ``missing_post_dose`` (the D + 14 branch holds now), ``missing_recent`` (no calcium within 30 days).
+    ``calcium`` is the latest serum calcium ever (or None); ``check_from`` D + 7, ``check_by`` D + 14;
+    ``missing_post_dose``: the D + 14 branch holds now; ``missing_recent``: no calcium within 30 days.
     """
     c = course(record, now)
     if c is None or not within(c.last_dose, now, settings.denosumab_hypocalcemia_recent_dose_days):
@@ -169,23 +169,21 @@ def hypocalcemia_monitoring(record: PatientRecord, now: datetime, settings: Rule
     due = min(candidates)
     if due > add_days(c.last_dose, settings.denosumab_hypocalcemia_recent_dose_days):
         return None
-    latest_ca: SerumCalcium | None = serum_calcium(record, now, settings)
     return Finding(
         topic=Topic.DENOSUMAB_HYPOCALCEMIA_MONITORING,
         indicator=Indicator.WARNING,
-        facts={
-            "last_dose": c.last_dose,
-            "name": c.name,
-            "renal": renal,
-            "calcium": latest_ca,
-            "check_from": check_from,
-            "check_by": check_by,
-            "post_dose_check": post_dose_check,
-            "window_days": window,
-            "due": due,
-            "missing_post_dose": not post_dose_check and today >= check_by,
-            "missing_recent": not days or (today - days[-1]).days > window,
-        },
+        facts=HypocalcemiaFacts(
+            last_dose=c.last_dose,
+            name=c.name,
+            renal=renal,
+            calcium=serum_calcium(record, now, settings),
+            check_from=check_from,
+            check_by=check_by,
+            post_dose_check=post_dose_check,
+            window_days=window,
+            missing_post_dose=not post_dose_check and today >= check_by,
+            missing_recent=not days or (today - days[-1]).days > window,
+        ),
         due=due,
         lab_orders=(Lab.CALCIUM,),
         fires=today >= due,

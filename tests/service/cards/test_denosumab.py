@@ -14,6 +14,7 @@ from service.kernel.findings import Finding
 from service.kernel.record import ExposureKind, Lab, PatientRecord
 from service.kernel.thresholds import RuleSettings
 from service.rules.denosumab import dose_due, hypocalcemia_monitoring, sequencing_missing
+from tests.service.cards.test_wording_files import ASCII_PUNCTUATION_IN_CHINESE
 from tests.service.rules._bone_therapy_records import NOW, denosumab, lab, record
 
 S = RuleSettings()
@@ -109,7 +110,43 @@ def test_cockcroft_gault_is_named_when_used() -> None:
     rec = record(denosumab(250), labs=labs, birth_date=date(1940, 1, 1))
     c = card(sequencing_missing(rec, NOW, S), rec, "en")
     assert "Cockcroft–Gault" in detail(c)
+    assert "serum creatinine 2 mg/dL on 2026-11-07, weight 60 kg on 2026-11-07, age 86, female" in detail(c)
+    assert "CrCl (Cockcroft–Gault) 19.1 mL/min rules out a bisphosphonate" in c.summary
     assert c.suggestions == []  # CrCl (140-86)*60/(72*2)*0.85 = 19 mL/min
+
+
+@pytest.mark.parametrize(
+    ("lang", "renal"),
+    [
+        (
+            "en",
+            "creatinine clearance 33 mL/min on 2026-11-15 (the lower of the two is used; "
+            "eGFR was 48 mL/min/1.73 m² on 2026-11-17)",
+        ),
+        (
+            "zh",
+            "肌酐清除率33 mL/min（2026-11-15）（取两者中较低者；估算肾小球滤过率（eGFR）为48 mL/min/1.73 m²，2026-11-17）",
+        ),
+    ],
+)
+def test_renal_function_reads_as_on_every_card(lang: str, renal: str) -> None:
+    rec = record(denosumab(250), labs=(lab(Lab.EGFR, 48, 10), lab(Lab.CREATININE_CLEARANCE, 33, 12)))
+    c = card(sequencing_missing(rec, NOW, S), rec, lang)
+    assert renal in detail(c)
+    assert ("CrCl 33 mL/min" if lang == "en" else "肌酐清除率33 mL/min") in c.summary
+
+
+def test_chinese_cards_use_full_width_punctuation() -> None:
+    labs = (lab(Lab.EGFR, 25, 10), lab(Lab.CALCIUM, 2.3, 17))
+    rec = record(denosumab(20), labs=labs)
+    cards = [
+        card(hypocalcemia_monitoring(rec, NOW, S), rec, "zh"),
+        card(sequencing_missing(SEQ_REC, NOW, S), SEQ_REC, "zh"),
+        card(dose_due(record(denosumab(190)), NOW, S), record(denosumab(190)), "zh"),
+    ]
+    for c in cards:
+        for text in (c.summary, detail(c)):
+            assert not ASCII_PUNCTUATION_IN_CHINESE.search(text), text
 
 
 # --- dose due -------------------------------------------------------------------------------------
@@ -143,7 +180,8 @@ def test_hypocalcemia_card_orders_calcium(lang: str) -> None:
     common_checks(c, lang, "denosumab-hypocalcemia-monitoring", "warning")
     assert c.detail is not None
     assert "25 mL/min/1.73 m²" in c.detail and "2026-11-17" in c.detail  # eGFR and its date
-    assert "2.3 mmol/L" in c.detail and "2026-10-18" in c.detail  # corrected calcium and its date
+    assert "2.30 mmol/L" in c.detail and "2026-10-18" in c.detail  # corrected calcium and its date
+    assert "2.10 mmol/L" in c.detail  # as measured
     assert ("白蛋白" if lang == "zh" else "albumin") in c.detail
     assert c.selection_behavior == "any"
     (suggestion,) = c.suggestions
@@ -158,5 +196,6 @@ def test_hypocalcemia_card_says_which_check_is_missing() -> None:
     labs = (lab(Lab.EGFR, 25, 10), lab(Lab.CALCIUM, 2.3, 17))  # dose day 3
     rec = record(denosumab(20), labs=labs)
     c = card(hypocalcemia_monitoring(rec, NOW, S), rec, "en")
-    assert "day 7" in detail(c)
+    assert "no serum calcium since day 7 after the dose (2026-11-14; due by 2026-11-21)" in detail(c)
     assert "within 30 days" not in detail(c)
+    assert "Latest serum calcium: 2.30 mmol/L on 2026-11-10 (total calcium as measured" in detail(c)

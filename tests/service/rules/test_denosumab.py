@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from service.kernel.clinical import RenalMeasure
 from service.kernel.findings import Indicator, Proposal, Topic
 from service.kernel.record import DrugClass, ExposureKind, Lab, Measurement, MedicationExposure
 from service.kernel.thresholds import RuleSettings
@@ -34,7 +35,7 @@ def test_dose_due_fires_from_day_183_to_day_213(days_since: int, fires: bool) ->
     assert finding.indicator is Indicator.WARNING
     assert finding.fires is fires
     assert finding.due == day(183 - days_since)
-    assert finding.facts["window_end"] == day(213 - days_since)
+    assert finding.facts.window_end == day(213 - days_since)
 
 
 def test_dose_due_hands_over_to_sequencing_after_day_213() -> None:
@@ -65,7 +66,7 @@ def test_dose_due_is_quiet_once_sequenced() -> None:
 def test_dose_due_uses_the_latest_dose() -> None:
     finding = dose_due(record(denosumab(375), denosumab(190)), NOW, S)
     assert finding is not None
-    assert finding.facts["last_dose"] == day(-190)
+    assert finding.facts.last_dose == day(-190)
 
 
 def test_no_denosumab_no_findings() -> None:
@@ -78,14 +79,14 @@ def test_no_denosumab_no_findings() -> None:
 def test_a_future_dated_exposure_is_not_d() -> None:
     rec = record(denosumab(190), denosumab(-10))
     finding = dose_due(rec, NOW, S)
-    assert finding is not None and finding.facts["last_dose"] == day(-190)
+    assert finding is not None and finding.facts.last_dose == day(-190)
 
 
 @pytest.mark.parametrize(("egfr", "low"), [(34.9, True), (35.0, False), (35.1, False)])
 def test_dose_due_says_when_a_bisphosphonate_is_no_alternative(egfr: float, low: bool) -> None:
     finding = dose_due(record(denosumab(190), labs=(lab(Lab.EGFR, egfr, 10),)), NOW, S)
     assert finding is not None
-    assert finding.facts["renal_low"] is low
+    assert finding.facts.renal_low is low
 
 
 # --- denosumab-sequencing-missing -----------------------------------------------------------------
@@ -105,7 +106,7 @@ def test_sequencing_proposes_both_bisphosphonates_from_today_once_six_months_pas
     finding = sequencing_missing(record(denosumab(250)), NOW, S)
     assert finding is not None
     assert finding.proposals == (Proposal.ZOLEDRONIC_ACID_5MG_IV, Proposal.ALENDRONATE_70MG_WEEKLY)
-    assert finding.facts["start"] == TODAY
+    assert finding.proposal_start == TODAY
 
 
 @pytest.mark.parametrize(("days_since", "start_offset"), [(100, 83), (182, 1), (183, 0), (184, 0)])
@@ -119,8 +120,8 @@ def test_discontinued_course_fires_at_once_and_starts_six_months_after_the_injec
     finding = sequencing_missing(rec, NOW, S)
     assert finding is not None
     assert finding.fires
-    assert finding.facts["discontinued"] is True
-    assert finding.facts["start"] == day(start_offset)
+    assert finding.facts.discontinued is True
+    assert finding.proposal_start == day(start_offset)
     assert finding.due == day(213 - days_since)
 
 
@@ -163,7 +164,7 @@ def test_renal_function_below_35_proposes_nothing(egfr: float, proposals: int) -
     finding = sequencing_missing(record(denosumab(250), labs=(lab(Lab.EGFR, egfr, 20),)), NOW, S)
     assert finding is not None and finding.fires
     assert len(finding.proposals) == proposals
-    assert finding.facts["renal_low"] is (proposals == 0)
+    assert finding.facts.renal_low is (proposals == 0)
 
 
 def test_ckd_egfr_28_proposes_nothing_even_when_discontinued() -> None:
@@ -182,7 +183,9 @@ def test_the_lower_of_crcl_and_egfr_decides() -> None:
     finding = sequencing_missing(record(denosumab(250), labs=labs), NOW, S)
     assert finding is not None
     assert finding.proposals == ()
-    assert finding.facts["renal"].kind == "crcl"
+    renal = finding.facts.renal
+    assert renal is not None and renal.kind is RenalMeasure.CRCL
+    assert renal.other is not None and renal.other.kind is RenalMeasure.EGFR  # the card quotes both
 
 
 @pytest.mark.parametrize(("age", "proposals"), [(365, 0), (366, 2)])
@@ -228,7 +231,7 @@ def test_never_a_calcium_fires_from_the_dose_day() -> None:
     finding = hypocalcemia_monitoring(record(denosumab(3), labs=ckd()), NOW, S)
     assert finding is not None and finding.fires
     assert finding.due == day(-3)
-    assert finding.facts["missing_recent"] and not finding.facts["missing_post_dose"]
+    assert finding.facts.missing_recent and not finding.facts.missing_post_dose
 
 
 @pytest.mark.parametrize(("days_since", "fires"), [(13, False), (14, True)])
@@ -239,7 +242,7 @@ def test_no_calcium_from_day_7_fires_on_day_14(days_since: int, fires: bool) -> 
     assert finding is not None
     assert finding.fires is fires
     assert finding.due == day(14 - days_since)
-    assert finding.facts["missing_post_dose"] is fires
+    assert finding.facts.missing_post_dose is fires
 
 
 @pytest.mark.parametrize(("after_dose", "fires"), [(6, True), (7, False)])
@@ -248,7 +251,7 @@ def test_a_calcium_on_or_after_day_7_is_the_post_dose_check(after_dose: int, fir
     finding = hypocalcemia_monitoring(record(denosumab(20), labs=labs), NOW, S)
     assert finding is not None
     assert finding.fires is fires
-    assert finding.facts["post_dose_check"] is not fires
+    assert finding.facts.post_dose_check is not fires
 
 
 @pytest.mark.parametrize(("ca_age", "fires"), [(29, False), (30, False), (31, True)])
@@ -269,8 +272,10 @@ def test_hypocalcemia_quotes_the_albumin_corrected_calcium() -> None:
     labs = (*ckd(), lab(Lab.CALCIUM, 2.10, 40), lab(Lab.ALBUMIN, 30, 40))
     finding = hypocalcemia_monitoring(record(denosumab(60), labs=labs), NOW, S)
     assert finding is not None and finding.fires
-    assert finding.facts["calcium"].value == pytest.approx(2.30)
-    assert finding.facts["calcium"].measured == pytest.approx(2.10)
+    calcium = finding.facts.calcium
+    assert calcium is not None
+    assert calcium.value == pytest.approx(2.30)
+    assert calcium.measured == pytest.approx(2.10)
 
 
 def test_settings_move_the_windows() -> None:
