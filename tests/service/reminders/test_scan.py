@@ -92,7 +92,7 @@ def test_scan_evaluates_every_candidate_and_reconciles(
     def evaluate(patient_id: str, resources: list[dict[str, Any]], now: datetime) -> Sequence[Finding]:
         assert now == NOW
         seen[patient_id] = sorted(r["resourceType"] for r in resources)
-        return [finding(Topic.DENOSUMAB_DOSE_DUE, due=TODAY + timedelta(days=30), summary="dose due")]
+        return [finding(Topic.DENOSUMAB_DOSE_DUE, due=TODAY + timedelta(days=30))]
 
     settings = Settings(fhir_base_url=fhir.url, fhir_token="scan-token", scan_concurrency=2)
     evaluated = asyncio.run(scan(settings, evaluate, now=NOW, factory=factory))
@@ -106,9 +106,9 @@ def test_scan_evaluates_every_candidate_and_reconciles(
         rows = session.execute(select(Reminder).order_by(Reminder.patient_id)).scalars().all()
         got = [(r.patient_id, r.due_date, r.status, r.summary) for r in rows]
     assert got == [
-        ("p1", TODAY + timedelta(days=30), "pending", "dose due"),
-        ("p2", TODAY + timedelta(days=30), "pending", "dose due"),
-        ("p3", TODAY + timedelta(days=30), "pending", "dose due"),
+        ("p1", TODAY + timedelta(days=30), "pending", "denosumab-dose-due"),
+        ("p2", TODAY + timedelta(days=30), "pending", "denosumab-dose-due"),
+        ("p3", TODAY + timedelta(days=30), "pending", "denosumab-dose-due"),
         ("p4", TODAY, "cancelled", "Next denosumab dose is due"),
     ]
 
