@@ -175,7 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
         "Run a Celery worker on BHCDS_BROKER_URL: it delivers due reminders and runs the scans beat triggers.",
     )
     worker.add_argument(
-        "--concurrency", type=int, default=None, help="worker processes (default: Celery's, the core count)"
+        "--concurrency",
+        type=int,
+        default=None,
+        help="worker processes; None: Celery's default, the core count",
     )
     worker.set_defaults(func=_worker)
 

@@ -15,15 +15,15 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
 
 from service.reminders.runner import settings_environment
 from service.settings import Settings
-from tests.service.persistence.databases import drop_redis_namespace, redis_reachable
 from tests.conftest import service_unavailable
+from tests.service.persistence.databases import drop_redis_namespace, redis_reachable
 
 pytestmark = pytest.mark.slow
 
@@ -39,10 +39,8 @@ def free_port() -> int:
 def children(pid: int) -> list[int]:
     pids: list[int] = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
+        with suppress(FileNotFoundError, ProcessLookupError):
             pids += [int(p) for p in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError):
-            pass
     return pids
 
 
@@ -73,7 +71,9 @@ def get(url: str) -> int:
         return exc.code
 
 
-def wait_until(condition: object, timeout: float, what: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+def wait_until(
+    condition: object, timeout: float, what: str, proc: subprocess.Popen[bytes], log: Path
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
