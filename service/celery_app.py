@@ -65,6 +65,9 @@ def make_celery(settings: Settings) -> BoneHealthCelery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_default_queue=f"{settings.celery_namespace}.reminders",
+        # remote control and events too: deployments sharing a broker (or a RabbitMQ vhost) stay apart
+        control_exchange=f"{settings.celery_namespace}.control",
+        event_exchange=f"{settings.celery_namespace}.events",
         task_serializer="json",
         accept_content=["json"],
         worker_hijack_root_logger=False,
