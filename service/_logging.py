@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import traceback
+from types import TracebackType
 from typing import Any
 
 import orjson
@@ -25,6 +27,8 @@ QUIET_LOGGERS = {
     "hpack": logging.INFO,
     "multipart": logging.INFO,
 }
+# logger → its level unless the service runs at DEBUG (alembic announces its plugins on every start)
+CHATTY_LOGGERS = {"alembic": logging.WARNING}
 
 
 def redacted_traceback(exc: BaseException) -> str:
@@ -62,6 +66,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(level: str = "INFO") -> None:
+    """JSON lines on stderr for this process: every logger, and exceptions nobody caught."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
@@ -69,3 +74,29 @@ def configure(level: str = "INFO") -> None:
     root.setLevel(level.upper())
     for name, quietest in QUIET_LOGGERS.items():
         logging.getLogger(name).setLevel(max(quietest, root.level))
+    for name, usual in CHATTY_LOGGERS.items():
+        logging.getLogger(name).setLevel(
+            root.level if root.level <= logging.DEBUG else max(usual, root.level)
+        )
+    # An uncaught exception would otherwise print a multi-line traceback: one record instead.
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
+
+
+def _log_uncaught(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, exc, tb)
+        return
+    logging.getLogger("uncaught").critical("uncaught %s", kind.__qualname__, exc_info=(kind, exc, tb))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is None or issubclass(args.exc_type, SystemExit):
+        return
+    name = args.thread.name if args.thread is not None else "?"
+    logging.getLogger("uncaught").critical(
+        "uncaught %s in thread %s",
+        args.exc_type.__qualname__,
+        name,
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+    )

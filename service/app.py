@@ -171,8 +171,15 @@ def protocol_config(settings: Settings) -> cds_hooks.ProtocolConfig:
         fhir_max_pages=settings.fhir_max_pages,
         fhir_max_response_bytes=settings.fhir_max_response_bytes,
         hook_deadline_ms=settings.hook_deadline_ms,
-        replay_cache_redis_url=settings.broker_url if _is_redis(settings.broker_url) else None,
+        replay_cache_redis_url=replay_cache_redis_url(settings),
     )
+
+
+def replay_cache_redis_url(settings: Settings) -> str | None:
+    """BHCDS_REDIS_URL, else the broker's URL when the broker is Redis (RabbitMQ keeps no such cache)."""
+    if settings.redis_url is not None:
+        return settings.redis_url
+    return settings.broker_url if _is_redis(settings.broker_url) else None
 
 
 def _is_redis(url: str | None) -> bool:
@@ -184,10 +191,24 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     settings = settings or get_settings()
     bone_health = BoneHealth(settings, clock or (lambda: datetime.now(UTC)))
 
+    metrics_server = None
+    if settings.metrics_port is not None:  # /metrics on a port of its own, off the one the EHRs reach
+        from service.metrics_server import MetricsServer
+
+        metrics_server = MetricsServer(
+            _metrics_app(bone_health), settings.metrics_host, settings.metrics_port
+        )
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        bone_health.engine.dispose()
+        if metrics_server is not None:
+            metrics_server.start()
+        try:
+            yield
+        finally:
+            if metrics_server is not None:
+                metrics_server.stop()
+            bone_health.engine.dispose()
 
     app = FastAPI(
         title="Bone Health CDS",
@@ -225,7 +246,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             {"status": "ok" if ok else "unavailable", **status}, status_code=200 if ok else 503
         )
 
-    @app.get("/metrics", include_in_schema=False)
+    if metrics_server is None:
+        app.add_api_route("/metrics", _prometheus_endpoint(bone_health), include_in_schema=False)
+    return app
+
+
+def _prometheus_endpoint(bone_health: BoneHealth) -> Callable[[], Any]:
     async def prometheus() -> Response:
         try:  # reminders by status, counted in the database so every API process reports the truth
             await anyio.to_thread.run_sync(refresh_status_gauge, bone_health.sessions)
@@ -233,4 +259,11 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             log.warning("reminder counts not refreshed: %s", type(exc).__name__)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    return prometheus
+
+
+def _metrics_app(bone_health: BoneHealth) -> FastAPI:
+    """The app of BHCDS_METRICS_PORT: /metrics and nothing else."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.add_api_route("/metrics", _prometheus_endpoint(bone_health), include_in_schema=False)
     return app

@@ -8,11 +8,13 @@ which needs no server.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 
+from service import _logging
 from service.persistence import normalise_url, sqlite_path
 from service.reminders.tasks import DISPATCH_TASK, PRUNE_AUDIT_TASK, SCAN_TASK, delivery_time_limit, register
 from service.settings import Settings, get_settings
@@ -28,9 +30,18 @@ class BoneHealthCelery(Celery):
 
 
 def var_dir(settings: Settings) -> Path:
-    """Where embedded state lives: the SQLite database's folder, else ./var."""
+    """Where local state lives: ``BHCDS_STATE_DIR``, else the SQLite database's folder, else ./var."""
+    if settings.state_dir is not None:
+        return Path(settings.state_dir)
     path = sqlite_path(normalise_url(settings.database_url))
     return path.parent if path is not None else Path("var")
+
+
+def beat_schedule_path(settings: Settings) -> Path:
+    """Beat's schedule file (when each timer last ran): ``BHCDS_BEAT_SCHEDULE_PATH``, else in var_dir."""
+    if settings.beat_schedule_path is not None:
+        return Path(settings.beat_schedule_path)
+    return var_dir(settings) / "celerybeat-schedule"
 
 
 def embedded_broker_url(settings: Settings) -> str:
@@ -54,10 +65,15 @@ def make_celery(settings: Settings) -> BoneHealthCelery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_default_queue=f"{settings.celery_namespace}.reminders",
+        # remote control and events too: deployments sharing a broker (or a RabbitMQ vhost) stay apart
+        control_exchange=f"{settings.celery_namespace}.control",
+        event_exchange=f"{settings.celery_namespace}.events",
         task_serializer="json",
         accept_content=["json"],
         worker_hijack_root_logger=False,
-        beat_schedule_filename=str(var_dir(settings) / "celerybeat-schedule"),
+        # print() and stray stderr writes stay plain output: redirected, each fragment became a log record
+        worker_redirect_stdouts=False,
+        beat_schedule_filename=str(beat_schedule_path(settings)),
         beat_schedule={
             "dispatch-due-reminders": {
                 "task": DISPATCH_TASK,
@@ -84,6 +100,10 @@ def _transport_options(settings: Settings) -> dict[str, Any]:
     if settings.broker_url is None:
         # Passed to create_engine by kombu: wait for the SQLite write lock rather than fail.
         return {"connect_args": {"timeout": 30}}
+    if not settings.broker_url.startswith(("redis://", "rediss://")):
+        # RabbitMQ (amqp://): unacknowledged messages come back when the consumer's channel closes, and
+        # the queue name carries the namespace (task_default_queue); the vhost separates deployments.
+        return {}
     visibility = max(
         _MIN_VISIBILITY_SECONDS,
         int(settings.delivery_backoff_max_seconds * 2 + delivery_time_limit(settings) * 2),
@@ -91,6 +111,13 @@ def _transport_options(settings: Settings) -> dict[str, Any]:
     # Redis: an unacknowledged message (worker killed) comes back after the visibility timeout,
     # which must outlast any task and any retry countdown, or a healthy task would run twice.
     return {"visibility_timeout": visibility, "global_keyprefix": f"{settings.celery_namespace}:"}
+
+
+@signals.setup_logging.connect
+def _json_logging(loglevel: int | str | None = None, **_: Any) -> None:
+    """Celery's own logging (worker, beat, embedded children) goes through the service's JSON lines."""
+    level = logging.getLevelName(loglevel) if isinstance(loglevel, int) else loglevel
+    _logging.configure(str(level or get_settings().log_level))
 
 
 app = make_celery(get_settings())

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from importlib import metadata
+from types import FrameType
 
 from service import _logging
 from service.settings import ConfigurationError, get_settings
+
+_SHUTDOWN_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class _Shutdown(BaseException):
+    """SIGTERM or SIGINT reached ``serve``: unwind to the cleanup that stops what it started."""
+
+
+def _raise_shutdown(signum: int, _: FrameType | None) -> None:
+    raise _Shutdown(signum)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -16,32 +29,43 @@ def _serve(args: argparse.Namespace) -> int:
     from service.app import create_app
 
     settings = get_settings()
-    stop_workers = None
-    if settings.embedded and not args.no_workers:
-        # embedded all-in-one: the worker and beat run beside the API, on the SQLite broker
-        from service.reminders.runner import start_embedded
-
-        stop_workers = start_embedded(settings)
-    # Several worker processes use every core (the hook path is CPU-bound); each builds its own app.
-    app: object = "service.cli:api_process_app" if args.workers > 1 else create_app(settings)
+    stop_workers: Callable[[], None] | None = None
+    processes: int = args.api_processes
+    # uvicorn handles SIGTERM/SIGINT while it runs, restores these handlers and re-raises the signal
+    # once it has shut down: the re-raised signal lands here, so the embedded worker and beat are
+    # stopped instead of the process dying with them still running.
+    previous = {sig: signal.signal(sig, _raise_shutdown) for sig in _SHUTDOWN_SIGNALS}
     try:
+        if settings.embedded and not args.no_embedded_worker:
+            # embedded all-in-one: the worker and beat run beside the API, on the SQLite broker
+            from service.reminders.runner import start_embedded
+
+            stop_workers = start_embedded(settings)
+        # Several API processes use every core (the hook path is CPU-bound); each builds its own app.
+        app: object = "service.cli:api_process_app" if processes > 1 else create_app(settings)
         uvicorn.run(
             app,  # type: ignore[arg-type]
-            factory=args.workers > 1,
-            workers=args.workers,
+            factory=processes > 1,
+            workers=processes,
             host=args.host,
             port=args.port,
             log_config=None,
             timeout_graceful_shutdown=10,
         )
+    except _Shutdown:
+        pass  # a signal outside uvicorn's run (while starting): stop all the same
     finally:
+        for sig in _SHUTDOWN_SIGNALS:  # a second signal must not interrupt the stop below
+            signal.signal(sig, signal.SIG_IGN)
         if stop_workers is not None:
             stop_workers()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0
 
 
 def api_process_app() -> object:
-    """The app of one API worker process when `serve --workers N` runs several (uvicorn's factory)."""
+    """The app of one API process when `serve --api-processes N` runs several (uvicorn's factory)."""
     from service.app import create_app
 
     settings = get_settings()
@@ -86,28 +110,117 @@ def _rules(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bone-health-cds", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def _listen(args: argparse.Namespace) -> int:
+    from service.listener import listen
 
-    serve = sub.add_parser("serve", help="run the CDS Hooks API (embedded: with a worker and beat)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--no-workers", action="store_true", help="API only, even in the embedded mode")
-    serve.add_argument("--workers", type=int, default=1, help="API processes (default 1; use the core count)")
+    listen(args.host, args.port)
+    return 0
+
+
+def version() -> str:
+    try:
+        return metadata.version("bone-health-cds")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def _command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, summary: str, description: str
+) -> argparse.ArgumentParser:
+    return sub.add_parser(
+        name, help=summary, description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bone-health-cds",
+        description=__doc__,
+        epilog="Settings come from BHCDS_* environment variables (see the README's configuration table).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = _command(
+        sub,
+        "serve",
+        "run the CDS Hooks API (embedded: with a worker and beat)",
+        "Serve the CDS Hooks API. With no BHCDS_BROKER_URL (the embedded mode) it also runs a reminder "
+        "worker and beat as child processes; SIGTERM or SIGINT stops all of them.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="interface the API listens on")
+    serve.add_argument("--port", type=int, default=8080, help="port the API listens on")
+    serve.add_argument(
+        "--api-processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="API server processes (use the core count); not Celery workers",
+    )
+    serve.add_argument(
+        "--no-embedded-worker",
+        action="store_true",
+        help="API only: no reminder worker and beat even in the embedded mode",
+    )
+    # the former names, kept so existing scripts keep working; hidden from the help
+    serve.add_argument("--workers", dest="api_processes", type=int, help=argparse.SUPPRESS)
+    serve.add_argument("--no-workers", dest="no_embedded_worker", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(func=_serve)
 
-    worker = sub.add_parser("worker", help="run a Celery worker that delivers reminders")
-    worker.add_argument("--concurrency", type=int, default=None)
+    worker = _command(
+        sub,
+        "worker",
+        "run a Celery worker that delivers reminders",
+        "Run a Celery worker on BHCDS_BROKER_URL: it delivers due reminders and runs the scans beat triggers.",
+    )
+    worker.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="worker processes; None: Celery's default, the core count",
+    )
     worker.set_defaults(func=_worker)
 
-    sub.add_parser("beat", help="run Celery beat (dispatcher and scan schedule)").set_defaults(func=_beat)
-    sub.add_parser("dispatch", help="one dispatcher pass: enqueue due reminders").set_defaults(func=_dispatch)
-    sub.add_parser("scan", help="one panel scan of the FHIR server").set_defaults(func=_scan)
+    _command(
+        sub,
+        "beat",
+        "run Celery beat (dispatcher and scan schedule)",
+        "Run Celery beat: the timers of the dispatcher, the panel scan and the audit pruning. Run exactly "
+        "one. Its schedule file is BHCDS_BEAT_SCHEDULE_PATH.",
+    ).set_defaults(func=_beat)
+    _command(
+        sub,
+        "dispatch",
+        "one dispatcher pass: enqueue due reminders",
+        "Claim the reminders that are due now and enqueue their deliveries once, then exit.",
+    ).set_defaults(func=_dispatch)
+    _command(
+        sub,
+        "scan",
+        "one panel scan of the FHIR server",
+        "Evaluate every patient of BHCDS_FHIR_BASE_URL once (the scan beat runs periodically), then exit.",
+    ).set_defaults(func=_scan)
 
-    rules = sub.add_parser("rules", help="print the rule reference generated from the code and settings")
-    rules.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    rules = _command(
+        sub,
+        "rules",
+        "print the rule reference generated from the code and settings",
+        "Print the rule reference (thresholds, intervals, sources) the current settings give.",
+    )
+    rules.add_argument("--format", choices=["markdown", "json"], default="markdown", help="output format")
     rules.set_defaults(func=_rules)
+
+    listen = _command(
+        sub,
+        "listen",
+        "print the reminders a webhook receives (a local stand-in receiver)",
+        "Listen for HTTP POSTs and print each body on stdout: point BHCDS_REMINDER_WEBHOOK_URL at it to "
+        "watch reminders arrive. Answers 204.",
+    )
+    listen.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    listen.add_argument("--port", type=int, default=9000, help="port to listen on")
+    listen.set_defaults(func=_listen)
     return parser
 
 

@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     # storage and workers
     database_url: str = "sqlite:///./var/bone-health-cds.db"
     broker_url: str | None = None  # None: embedded broker (kombu SQLAlchemy transport on SQLite)
+    redis_url: str | None = None  # JWT replay cache; None: the broker's URL when it is redis://
+    # local state (beat schedule, embedded broker); None: beside SQLite, or ./var
+    state_dir: str | None = None
+    beat_schedule_path: str | None = None  # beat's schedule file; None: <state_dir>/celerybeat-schedule
+    metrics_port: int | None = Field(
+        None, ge=1, le=65_535
+    )  # serve /metrics on this port only; None: on the API
+    metrics_host: str = "127.0.0.1"  # the interface of metrics_port
     dispatch_interval_seconds: int = Field(300, ge=1, le=86_400)
     scan_interval_seconds: int = Field(86400, ge=60, le=31 * 86_400)
     fhir_base_url: str | None = None  # where reminders are delivered as FHIR Tasks and scans search

@@ -1,6 +1,7 @@
 """From a chart opened to a FHIR Task: hook → reminder row → dispatcher → real worker → loopback FHIR.
 
-Real PostgreSQL, real Redis broker, a real Celery worker process. A woman whose last Prolia injection
+Real PostgreSQL, a real broker (Redis, and RabbitMQ with Redis beside it for the JWT replay cache),
+a real Celery worker process. A woman whose last Prolia injection
 was 190 days ago is due her next dose (due D + 183, a week ago): the patient-view creates the
 reminder, one dispatcher pass delivers exactly one Task; opening the chart again and dispatching
 again delivers nothing new. Sequencing (due D + 213, in 23 days) and the next monitoring labs stay
@@ -9,6 +10,7 @@ pending.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,10 +19,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from kombu import Connection
 
 from service.app import create_app
 from service.reminders.runner import dispatch_once
 from service.settings import Settings
+from tests.conftest import service_unavailable
 from tests.service.persistence.databases import drop_redis_namespace, pg_url, redis_url, truncate_postgres
 from tests.service.reminders.fhir_server import FhirServer, running_fhir_server
 from tests.service.reminders.workers import Worker, wait_for
@@ -100,15 +104,56 @@ def _patient_view() -> dict[str, Any]:
     }
 
 
+RABBITMQ_URL = os.environ.get("BHCDS_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+def rabbitmq_reachable() -> bool:
+    try:
+        with Connection(RABBITMQ_URL, connect_timeout=3) as conn:
+            conn.ensure_connection(max_retries=1)
+        return True
+    except Exception:  # any transport error: not reachable
+        return False
+
+
+def drop_rabbitmq_namespace(namespace: str) -> None:
+    """The queue and exchanges this run declared (their names carry the namespace)."""
+    with Connection(RABBITMQ_URL, connect_timeout=3) as conn:
+        channel = conn.default_channel
+        channel.queue_delete(f"{namespace}.reminders")
+        control = f"{namespace}.control.pidbox"  # Celery's names for the control exchange
+        for exchange in (f"{namespace}.reminders", control, f"reply.{control}", f"{namespace}.events"):
+            channel.exchange_delete(exchange)
+
+
+@pytest.fixture(params=["redis", "rabbitmq"])
+def broker(request: pytest.FixtureRequest, redis_url: str) -> Iterator[tuple[str, str]]:
+    """(broker URL, namespace): each run's queues and keys are its own, so parallel runs do not meet."""
+    namespace = f"bhcds-e2e-{uuid.uuid4().hex[:10]}"
+    if request.param == "redis":
+        yield redis_url, namespace
+        drop_redis_namespace(namespace)
+        return
+    if not rabbitmq_reachable():
+        service_unavailable("RabbitMQ at 127.0.0.1:5672")
+    yield RABBITMQ_URL, namespace
+    drop_rabbitmq_namespace(namespace)
+    drop_redis_namespace(namespace)
+
+
 @pytest.fixture
-def deployment(pg_url: str, redis_url: str, tmp_path: Path) -> Iterator[tuple[Settings, FhirServer]]:
+def deployment(
+    pg_url: str, redis_url: str, broker: tuple[str, str], tmp_path: Path
+) -> Iterator[tuple[Settings, FhirServer]]:
+    broker_url, namespace = broker
     truncate_postgres(pg_url)
     with running_fhir_server() as fhir:
         settings = Settings(
             auth_enabled=False,
             database_url=pg_url,
-            broker_url=redis_url,
-            celery_namespace=f"bhcds-e2e-{uuid.uuid4().hex[:10]}",
+            broker_url=broker_url,
+            redis_url=redis_url,  # the JWT replay cache: Redis, whichever the broker
+            celery_namespace=namespace,
             fhir_base_url=fhir.url,
             reminder_recheck_chart=False,  # this loopback server serves Tasks, not charts
             delivery_backoff_seconds=0.05,
@@ -119,7 +164,6 @@ def deployment(pg_url: str, redis_url: str, tmp_path: Path) -> Iterator[tuple[Se
             yield settings, fhir
         finally:
             worker.stop()
-            drop_redis_namespace(settings.celery_namespace)
 
 
 def _open_chart(settings: Settings) -> set[str]:
