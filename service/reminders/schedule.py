@@ -6,7 +6,7 @@ makes a re-evaluation a no-op; a finding that no longer holds cancels its pendin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -57,7 +57,8 @@ def _wanted(findings: Sequence[Finding]) -> dict[tuple[str, date], str]:
     wanted: dict[tuple[str, date], str] = {}
     for finding in findings:
         if finding.topic in TIME_BOUND_TOPICS and finding.due is not None:
-            summary = finding.facts.get("summary") or finding.topic.value
+            facts = finding.facts  # typed facts (a dataclass) carry no summary; the topic names it
+            summary = (facts.get("summary") if isinstance(facts, Mapping) else None) or finding.topic.value
             wanted.setdefault((finding.topic.value, finding.due), str(summary)[:_SUMMARY_MAX])
     return wanted
 
