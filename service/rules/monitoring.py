@@ -166,7 +166,10 @@ def check_statuses(
 def monitoring_overdue(
     record: PatientRecord, now: datetime, settings: RuleSettings
 ) -> Finding[MonitoringFacts] | None:
-    """``monitoring-overdue`` (warning): :class:`MonitoringFacts`, the therapies and every test they call for."""
+    """``monitoring-overdue`` (warning).
+
+    facts: :class:`MonitoringFacts`, the therapies and every test they call for.
+    """
     applying = therapies(record, now, settings)
     if not applying:
         return None
