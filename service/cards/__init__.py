@@ -7,8 +7,7 @@ every card has the same source, citation, uuid and override reasons.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -16,34 +15,22 @@ from cds_hooks.models import Card, Coding, Source, Suggestion
 from service.cards import _suggestions
 from service.cards._phrases import phrases
 from service.cards._text import LANGUAGES, topic_text
-from service.cards._wording import Text, TopicWording, Wording
+from service.cards._wording import TopicWording
 from service.kernel.findings import TOPIC_SYSTEM, Finding, Indicator, Topic
 from service.kernel.record import PatientRecord
 
 SOURCE_LABEL = "Bone Health CDS"
 OVERRIDE_SYSTEM = "urn:bone-health-cds:override-reason"
-_OVERRIDES = {
-    "en": (
-        ("benefit-outweighs-risk", "Benefit outweighs risk for this patient"),
-        ("patient-declined", "Patient declined"),
-        ("already-addressed", "Already addressed elsewhere"),
-        ("data-not-current", "Chart data not current"),
-    ),
-    "zh": (
-        ("benefit-outweighs-risk", "对该患者获益大于风险"),
-        ("patient-declined", "患者拒绝"),
-        ("already-addressed", "已在其他地方处理"),
-        ("data-not-current", "病历数据不是最新"),
-    ),
-}
+#: The reasons a clinician may give for overriding a card; their words are in each language's phrases.
+OVERRIDE_REASONS = ("benefit-outweighs-risk", "patient-declined", "already-addressed", "data-not-current")
 
 
 @cache
-def wording() -> dict[Topic, TopicWording[Any] | Wording]:
+def wording() -> dict[Topic, TopicWording[Any]]:
     """Every topic's wording, gathered from the area modules."""
     from service.cards import bone_drugs, denosumab, diabetes_drugs, monitoring, screening
 
-    merged: dict[Topic, TopicWording[Any] | Wording] = {}
+    merged: dict[Topic, TopicWording[Any]] = {}
     for module in (diabetes_drugs, bone_drugs, denosumab, monitoring, screening):
         merged.update(module.WORDING)
     return merged
@@ -52,7 +39,9 @@ def wording() -> dict[Topic, TopicWording[Any] | Wording]:
 def render(finding: Finding[Any], record: PatientRecord, now: datetime, language: str = "en") -> Card:
     """One card for one finding."""
     lang = language if language in LANGUAGES else LANGUAGES[0]
-    text, title, citations = _words(finding, record, lang)
+    data, p = topic_text(finding.topic.value, lang), phrases(lang)
+    text = wording()[finding.topic].compose(finding, data)
+    citations = " ".join(p.citation(s) for s in data.sources)
     suggestions = _suggest(finding, record, now, lang)
     card = Card(
         summary=text.summary,
@@ -60,16 +49,12 @@ def render(finding: Finding[Any], record: PatientRecord, now: datetime, language
         detail=f"{text.detail}\n\n{citations}",
         source=Source(
             label=SOURCE_LABEL,
-            topic=Coding(
-                system=TOPIC_SYSTEM,
-                code=finding.topic.value,
-                display=title,
-            ),
+            topic=Coding(system=TOPIC_SYSTEM, code=finding.topic.value, display=data.title),
         ),
         suggestions=suggestions,
         selection_behavior=_selection_behavior(finding) if suggestions else None,
         override_reasons=(
-            [Coding(system=OVERRIDE_SYSTEM, code=c, display=d) for c, d in _OVERRIDES[lang]]
+            [Coding(system=OVERRIDE_SYSTEM, code=c, display=p(f"override.{c}")) for c in OVERRIDE_REASONS]
             if finding.indicator in (Indicator.WARNING, Indicator.CRITICAL)
             else []
         ),
@@ -79,30 +64,12 @@ def render(finding: Finding[Any], record: PatientRecord, now: datetime, language
 
 def topic_title(topic: Topic, lang: str = "en") -> str:
     """The topic's display name in a language (``source.topic.display``)."""
-    words = wording()[topic]
-    if isinstance(words, TopicWording):
-        return topic_text(topic.value, lang).title
-    return words.title_zh if lang == "zh" else words.title_en
+    return topic_text(topic.value, lang).title
 
 
 def topic_citations(topic: Topic, lang: str = "en") -> tuple[str, ...]:
     """The sources the topic's cards cite, one line each."""
-    words = wording()[topic]
-    if isinstance(words, TopicWording):
-        return tuple(phrases(lang).citation(s) for s in topic_text(topic.value, lang).sources)
-    return tuple(c.render(lang) for c in words.citations)
-
-
-def _words(finding: Finding[Any], record: PatientRecord, lang: str) -> tuple[Text, str, str]:
-    """The card's text, its topic's title and its citation line, in the card's language."""
-    words = wording()[finding.topic]
-    if isinstance(words, TopicWording):
-        data = topic_text(finding.topic.value, lang)
-        cite = phrases(lang).citation
-        return words.compose(finding, data), data.title, " ".join(cite(s) for s in data.sources)
-    text = words.compose(finding, record, lang)
-    title = words.title_zh if lang == "zh" else words.title_en
-    return text, title, " ".join(c.render(lang) for c in words.citations)
+    return tuple(phrases(lang).citation(s) for s in topic_text(topic.value, lang).sources)
 
 
 def _selection_behavior(finding: Finding[Any]) -> str:
@@ -111,21 +78,19 @@ def _selection_behavior(finding: Finding[Any]) -> str:
 
 
 def _suggest(finding: Finding[Any], record: PatientRecord, now: datetime, lang: str) -> list[Suggestion]:
+    p = phrases(lang)
     patient_id = record.patient.id
     reason = finding.topic.value
     suggestions: list[Suggestion] = []
     names = {d.source: d.name for d in record.drafts}
     if finding.delete_drafts:
         refs = list(finding.delete_drafts)
-        suggestions.append(_suggestions.delete_drafts(refs, [names.get(r, r) for r in refs], lang))
+        suggestions.append(_suggestions.delete_drafts(refs, [names.get(r, r) for r in refs], p))
     for lab in finding.lab_orders:
-        suggestions.append(_suggestions.order_lab(lab, patient_id, now, lang, reason))
+        suggestions.append(_suggestions.order_lab(lab, patient_id, now, p, reason))
     for order in finding.service_orders:
-        suggestions.append(_suggestions.order_service(order, patient_id, now, lang, reason))
-    start = finding.proposal_start
-    if start is None and isinstance(finding.facts, Mapping):  # facts still kept as a plain mapping
-        start = finding.facts.get("start")
+        suggestions.append(_suggestions.order_service(order, patient_id, now, p, reason))
+    day = finding.proposal_start or now.date()
     for proposal in finding.proposals:
-        day = start if isinstance(start, date) else now.date()
-        suggestions.append(_suggestions.propose_medication(proposal, patient_id, now, day, lang, reason))
+        suggestions.append(_suggestions.propose_medication(proposal, patient_id, now, day, p, reason))
     return suggestions

@@ -60,11 +60,19 @@ class Phrases:
         self.language = language
         self._t: Mapping[str, Any] = phrase_table(language)
 
-    def _(self, path: str, **values: object) -> str:
+    def __call__(self, path: str, **values: object) -> str:
+        """The phrase at ``path`` ("suggestion.delete"), its placeholders filled."""
         node: Any = self._t
         for part in path.split("."):
             node = node[part]
         return str(node).format_map(values) if values else str(node)
+
+    _ = __call__
+
+    @property
+    def name_key(self) -> str:
+        """Which name of a catalogue entry (``orderables.json``: "en" or "zh") this language shows."""
+        return str(self._t.get("catalogue_names", self.language))
 
     # --- plain values ---------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from cds_hooks.models import Action, Suggestion
 from service.cards import _catalog
+from service.cards._phrases import Phrases, iso_day
 from service.kernel.findings import Order, Proposal
 from service.kernel.record import Lab
 
@@ -20,11 +21,11 @@ def _validated(model: Any, resource: dict[str, Any]) -> dict[str, Any]:
     return resource
 
 
-def delete_drafts(references: list[str], names: list[str], language: str) -> Suggestion:
+def delete_drafts(references: list[str], names: list[str], p: Phrases) -> Suggestion:
     """One suggestion removing every risky draft at once (the EHR applies it or not, as a whole):
     one delete action per draft, since a delete action names exactly one resource."""
-    listed = "、".join(names) if language == "zh" else ", ".join(names)
-    label = f"删除 {listed} 的草稿医嘱" if language == "zh" else f"Remove the draft order for {listed}"
+    listed = p("suggestion.names_separator").join(names)
+    label = p("suggestion.delete", names=listed)
     return Suggestion(
         label=label[:120],
         is_recommended=True,
@@ -53,30 +54,30 @@ def _service_request(
 
 
 def _order(
-    coding: _catalog.Orderable, zh_label: str, patient_id: str, now: datetime, language: str, reason: str
+    coding: _catalog.Orderable, kind: str, patient_id: str, now: datetime, p: Phrases, reason: str
 ) -> Suggestion:
-    """A suggestion creating one draft ServiceRequest; ``zh_label`` is the Chinese label with ``{}``."""
-    label = zh_label.format(coding["zh"]) if language == "zh" else f"Order {coding['en']}"
+    """A suggestion creating one draft ServiceRequest, labelled in the card's language."""
+    label = p(f"suggestion.{kind}", name=coding[p.name_key])  # type: ignore[literal-required]
     resource = _service_request(patient_id, coding, now, reason)
     return Suggestion(label=label, actions=[Action(type="create", description=label, resource=resource)])
 
 
-def order_lab(item: Lab, patient_id: str, now: datetime, language: str, reason: str) -> Suggestion:
-    return _order(_catalog.lab(item), "开具{}检查", patient_id, now, language, reason)
+def order_lab(item: Lab, patient_id: str, now: datetime, p: Phrases, reason: str) -> Suggestion:
+    return _order(_catalog.lab(item), "order_test", patient_id, now, p, reason)
 
 
-def order_service(order: Order, patient_id: str, now: datetime, language: str, reason: str) -> Suggestion:
+def order_service(order: Order, patient_id: str, now: datetime, p: Phrases, reason: str) -> Suggestion:
     """Non-laboratory services: a DXA scan, a fall-risk assessment."""
-    return _order(_catalog.service(order), "安排{}", patient_id, now, language, reason)
+    return _order(_catalog.service(order), "order_service", patient_id, now, p, reason)
 
 
 def propose_medication(
-    proposal: Proposal, patient_id: str, now: datetime, start: date, language: str, reason: str
+    proposal: Proposal, patient_id: str, now: datetime, start: date, p: Phrases, reason: str
 ) -> Suggestion:
     """A draft MedicationRequest for a sequencing bisphosphonate, to start on ``start``."""
     med = _catalog.medication(proposal)
-    name = med["zh"] if language == "zh" else med["en"]
-    dosage = med["dosage_zh"] if language == "zh" else med["dosage_en"]
+    name = med[p.name_key]
+    dosage = med[f"dosage_{p.name_key}"]
     resource = _validated(
         MedicationRequest,
         {
@@ -98,9 +99,5 @@ def propose_medication(
             ],
         },
     )
-    label = (
-        f"开始{name}(自 {start.isoformat()} 起)"
-        if language == "zh"
-        else f"Start {name} from {start.isoformat()}"
-    )
+    label = p("suggestion.start", name=name, day=iso_day(start))
     return Suggestion(label=label, actions=[Action(type="create", description=label, resource=resource)])

@@ -57,6 +57,10 @@ class TopicText:
                 f"{self.language}/{self.topic}.yaml '{key}' names {{{missing.args[0]}}}, which was not given"
             ) from None
 
+    def has(self, key: str) -> bool:
+        """True when the topic words ``key`` (for optional text, such as a lab's display name)."""
+        return key in self.templates
+
 
 def placeholders(template: str) -> frozenset[str]:
     """The names a template quotes: ``"eGFR {value} on {day}"`` → {"value", "day"}."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
 from service.kernel.record import Lab
@@ -93,10 +92,6 @@ class Finding(Generic[FactsT]):
     proposals: tuple[Proposal, ...] = ()  # medication orders to suggest (at most one is chosen)
     fires: bool = True  # False: a time-bound finding that is not due yet, kept for its reminder
     proposal_start: date | None = None  # when a proposed medication order starts; None: today
-
-    def __post_init__(self) -> None:
-        if isinstance(self.facts, dict):  # facts still kept as a plain mapping: freeze them
-            object.__setattr__(self, "facts", MappingProxyType(dict(self.facts)))
 
 
 #: A finding of any topic, as the evaluation, the card assembly and the reminders pass it on.

@@ -20,10 +20,9 @@ Readings of rules.md chosen here (a careful clinician's):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
 
+from service.kernel.facts.monitoring import Check, CheckStatus, MonitoringFacts, Therapy, TherapyKind
 from service.kernel.findings import Finding, Indicator, Topic
 from service.kernel.record import (
     BMD_RESULTS,
@@ -31,7 +30,6 @@ from service.kernel.record import (
     VITAMIN_D,
     DrugClass,
     Lab,
-    Measurement,
     MedicationExposure,
     PatientRecord,
 )
@@ -49,27 +47,7 @@ from service.rules.definitions import (
     within,
 )
 
-
-class Check(StrEnum):
-    """A monitoring test: which results count for it (``labs``) and what the card orders (``order``)."""
-
-    CALCIUM = "calcium"
-    RENAL_FUNCTION = "renal-function"
-    TURNOVER_MARKER = "turnover-marker"
-    BMD = "bmd"
-    PHOSPHATE = "phosphate"
-    PTH = "pth"
-    VITAMIN_D = "vitamin-d"
-
-    @property
-    def labs(self) -> frozenset[Lab]:
-        return _LABS[self]
-
-    @property
-    def order(self) -> Lab:
-        return _ORDER[self]
-
-
+#: The results that count for each test (``labs``), and what the card orders for it.
 _LABS: dict[Check, frozenset[Lab]] = {
     Check.CALCIUM: frozenset({Lab.CALCIUM}),
     Check.RENAL_FUNCTION: frozenset({Lab.EGFR, Lab.CREATININE_CLEARANCE, Lab.CREATININE}),
@@ -88,33 +66,6 @@ _ORDER: dict[Check, Lab] = {
     Check.PTH: Lab.PTH,
     Check.VITAMIN_D: Lab.VITAMIN_D,
 }
-
-
-class TherapyKind(StrEnum):
-    ANTIRESORPTIVE = "antiresorptive"  # bisphosphonate or denosumab
-    ANABOLIC = "anabolic"  # teriparatide, abaloparatide
-    SUPPLEMENT = "supplement"  # calcium or vitamin D, in T2DM or bone fragility
-
-
-@dataclass(frozen=True, slots=True)
-class Therapy:
-    """A therapy that calls for monitoring now."""
-
-    kind: TherapyKind
-    names: tuple[str, ...]  # the drugs as charted
-    since: date | None  # first recorded date of the classes that make it apply
-    tests: tuple[tuple[Check, int], ...]  # (test, interval in days)
-
-
-@dataclass(frozen=True, slots=True)
-class CheckStatus:
-    """One test the therapies call for, and where it stands."""
-
-    check: Check
-    interval_days: int
-    last: Measurement | None  # the latest result, any age
-    due: date | None  # the day it falls (or fell) due; None: never done and no therapy date
-    overdue: bool
 
 
 def _names(exposures: list[MedicationExposure]) -> tuple[str, ...]:
@@ -201,7 +152,7 @@ def check_statuses(
                 starts[test] = min(therapy.since, starts.get(test, therapy.since))
     statuses: list[CheckStatus] = []
     for test, days in intervals.items():
-        last = last_result(record, test.labs, now)
+        last = last_result(record, _LABS[test], now)
         if last is not None:
             due: date | None = add_days(last.at.date(), days + 1)
             overdue = not within(last.at, now, days)
@@ -212,24 +163,25 @@ def check_statuses(
     return tuple(statuses)
 
 
-def monitoring_overdue(record: PatientRecord, now: datetime, settings: RuleSettings) -> Finding | None:
+def monitoring_overdue(
+    record: PatientRecord, now: datetime, settings: RuleSettings
+) -> Finding[MonitoringFacts] | None:
     """``monitoring-overdue`` (warning).
 
-    facts: ``therapies`` (tuple of :class:`Therapy`), ``tests`` (tuple of :class:`CheckStatus`, every
-    test called for), ``overdue`` (the overdue ones, in the same order).
+    facts: :class:`MonitoringFacts`, the therapies and every test they call for.
     """
     applying = therapies(record, now, settings)
     if not applying:
         return None
-    statuses = check_statuses(record, now, applying)
-    overdue = tuple(s for s in statuses if s.overdue)
-    dues = [s.due for s in statuses if s.due is not None]
+    facts = MonitoringFacts(applying, check_statuses(record, now, applying))
+    overdue = facts.overdue
+    dues = [s.due for s in facts.tests if s.due is not None]
     return Finding(
         topic=Topic.MONITORING_OVERDUE,
         indicator=Indicator.WARNING,
-        facts={"therapies": applying, "tests": statuses, "overdue": overdue},
+        facts=facts,
         due=min(dues) if dues else None,
-        lab_orders=tuple(dict.fromkeys(s.check.order for s in overdue)),
+        lab_orders=tuple(dict.fromkeys(_ORDER[s.check] for s in overdue)),
         fires=bool(overdue),
     )
 

@@ -7,13 +7,20 @@ Every threshold and window comes from :class:`RuleSettings`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
 
+from service.kernel.clinical import RenalFunction
+from service.kernel.facts.screening import (
+    FallRiskFacts,
+    ObesityFacts,
+    Phenotype,
+    PhenotypeFacts,
+    PhenotypeKind,
+    Population,
+    VitaminDFacts,
+)
 from service.kernel.findings import Finding, Indicator, Order, Topic
 from service.kernel.record import (
-    ANTI_OSTEOPOROSIS,
     BMD_RESULTS,
     DrugClass,
     Lab,
@@ -25,8 +32,6 @@ from service.kernel.record import (
 from service.kernel.thresholds import RuleSettings
 from service.rules._registry import Moment, Rule
 from service.rules.definitions import (
-    BoneFragility,
-    RenalFunction,
     active,
     bone_fragility,
     days_since,
@@ -38,30 +43,10 @@ from service.rules.definitions import (
     t2dm_onset,
 )
 
-
-class PhenotypeKind(StrEnum):
-    """The fracture-risk phenotypes of T2DM §1.4, in the seed's order; the card words each one."""
-
-    LONG_DURATION = "long-duration"
-    NEUROPATHY = "neuropathy"
-    HYPOGLYCAEMIA = "hypoglycaemia"
-    KIDNEY_DISEASE = "kidney-disease"
-
-
 LONG_DURATION = PhenotypeKind.LONG_DURATION
 NEUROPATHY = PhenotypeKind.NEUROPATHY
 HYPOGLYCAEMIA = PhenotypeKind.HYPOGLYCAEMIA
 KIDNEY_DISEASE = PhenotypeKind.KIDNEY_DISEASE
-
-
-@dataclass(frozen=True, slots=True)
-class Phenotype:
-    """One matched fracture-risk phenotype and the date the card quotes for it."""
-
-    kind: PhenotypeKind
-    since: date | None  # diabetes onset; first neuropathy/kidney record; latest hypoglycaemia record
-    years: int | None = None  # completed years of diabetes (LONG_DURATION only)
-    diabetic: bool = True  # KIDNEY_DISEASE: False when coded as CKD without the diabetic link
 
 
 def _onsets(record: PatientRecord, problem: Problem, *, active_only: bool) -> list[date | None]:
@@ -103,7 +88,7 @@ def _phenotypes(record: PatientRecord, now: datetime, settings: RuleSettings) ->
 
 def diabetic_fracture_risk_phenotype(
     record: PatientRecord, now: datetime, settings: RuleSettings
-) -> Finding | None:
+) -> Finding[PhenotypeFacts] | None:
     """T2DM with a high-fracture-risk phenotype (T2DM §1.4) and no BMD result in ``bmd_window_days``.
 
     Phenotypes: diabetes for more than ``long_diabetes_days`` (earliest onset, else recorded date, of any
@@ -113,9 +98,7 @@ def diabetic_fracture_risk_phenotype(
     often code the CKD stage (N18.4) apart from the diabetes; the card then says "chronic kidney disease".
     A BMD result is any DXA BMD, T-score or Z-score at any site (a forearm T-score counts).
 
-    facts: ``phenotypes`` (tuple of :class:`Phenotype`), ``egfr`` (latest eGFR within the renal window,
-    a RenalFunction or None), ``last_bmd`` (the last BMD result, older than the window, or None),
-    ``window_days``.
+    facts: :class:`PhenotypeFacts`.
     """
     if not has_t2dm(record):
         return None
@@ -130,30 +113,20 @@ def diabetic_fracture_risk_phenotype(
     return Finding(
         topic=Topic.DIABETIC_FRACTURE_RISK_PHENOTYPE,
         indicator=Indicator.INFO,
-        facts={
-            "phenotypes": phenotypes,
-            "egfr": renal,
-            "last_bmd": last_result(record, BMD_RESULTS, now),
-            "window_days": settings.bmd_window_days,
-        },
+        facts=PhenotypeFacts(
+            phenotypes, renal, last_result(record, BMD_RESULTS, now), settings.bmd_window_days
+        ),
         service_orders=(Order.DXA,),
     )
 
 
-def _fragility_drug(record: PatientRecord) -> str | None:
-    """The latest anti-osteoporosis drug in the chart, by the name the clinician sees."""
-    drugs = [m for m in record.medications if ANTI_OSTEOPOROSIS & m.classes]
-    if not drugs:
-        return None
-    return max(drugs, key=lambda m: (m.at is not None, m.at or datetime.min)).name
-
-
-def fall_risk_assessment_due(record: PatientRecord, now: datetime, settings: RuleSettings) -> Finding | None:
+def fall_risk_assessment_due(
+    record: PatientRecord, now: datetime, settings: RuleSettings
+) -> Finding[FallRiskFacts] | None:
     """T2DM and bone fragility, and no fall-risk assessment (Observation or Procedure) in the window.
 
     T2DM §2.1 asks for systematic fall screening in T2DM with osteoporosis; the 365-day interval is a
-    *default*. facts: ``fragility`` (BoneFragility), ``fragility_drug`` (name or None),
-    ``last_assessment`` (Measurement older than the window, or None), ``window_days``.
+    *default*. facts: :class:`FallRiskFacts`.
     """
     if not has_t2dm(record):
         return None
@@ -165,23 +138,22 @@ def fall_risk_assessment_due(record: PatientRecord, now: datetime, settings: Rul
     return Finding(
         topic=Topic.FALL_RISK_ASSESSMENT_DUE,
         indicator=Indicator.INFO,
-        facts={
-            "fragility": fragility,
-            "fragility_drug": _fragility_drug(record),
-            "last_assessment": last_result(record, Lab.FALL_RISK_ASSESSMENT, now),
-            "window_days": settings.fall_risk_window_days,
-        },
+        facts=FallRiskFacts(
+            fragility,
+            last_result(record, Lab.FALL_RISK_ASSESSMENT, now),
+            settings.fall_risk_window_days,
+        ),
         service_orders=(Order.FALL_RISK_ASSESSMENT,),
     )
 
 
-def _population(record: PatientRecord, now: datetime) -> tuple[bool, BoneFragility | None] | None:
-    """(T2DM, BF) when the patient has T2DM or bone fragility, else None."""
+def _population(record: PatientRecord, now: datetime) -> Population | None:
+    """T2DM and bone fragility, when the patient has either, else None."""
     t2dm = has_t2dm(record)
     fragility = bone_fragility(record, now)
     if not t2dm and fragility is None:
         return None
-    return t2dm, fragility
+    return Population(t2dm, fragility)
 
 
 def _value(m: Measurement | None) -> float | None:
@@ -195,7 +167,9 @@ def _waist_threshold(sex: Sex, settings: RuleSettings) -> float | None:
     return settings.waist_threshold_cm(female=sex is Sex.FEMALE)
 
 
-def obesity_bone_assessment(record: PatientRecord, now: datetime, settings: RuleSettings) -> Finding | None:
+def obesity_bone_assessment(
+    record: PatientRecord, now: datetime, settings: RuleSettings
+) -> Finding[ObesityFacts] | None:
     """(T2DM or BF) with obesity by the latest BMI or waist within ``obesity_window_days``.
 
     BMI ≥ ``settings.bmi_obese`` (profile cn 28, who 30). The obesity review (OB §1) writes "BMI > 28";
@@ -205,15 +179,11 @@ def obesity_bone_assessment(record: PatientRecord, now: datetime, settings: Rule
     only to a patient recorded as female, the male one only to a patient recorded as male; for sex
     unknown or other the waist criterion is skipped (no threshold is known) and BMI alone decides.
 
-    facts: ``t2dm`` (bool), ``fragility`` (BoneFragility or None), ``fragility_drug`` (name or None),
-    ``bmi`` / ``waist`` (the latest Measurement within the window or None), ``bmi_threshold``,
-    ``waist_threshold`` (None when the sex gives none), ``bmi_met`` / ``waist_met`` (bool),
-    ``profile`` (PopulationProfile).
+    facts: :class:`ObesityFacts` (the latest BMI and waist within the window, or None).
     """
     population = _population(record, now)
     if population is None:
         return None
-    t2dm, fragility = population
     window = settings.obesity_window_days
     bmi = latest(record, Lab.BMI, now, window)
     bmi_value = _value(bmi)
@@ -227,36 +197,34 @@ def obesity_bone_assessment(record: PatientRecord, now: datetime, settings: Rule
     return Finding(
         topic=Topic.OBESITY_BONE_ASSESSMENT,
         indicator=Indicator.INFO,
-        facts={
-            "t2dm": t2dm,
-            "fragility": fragility,
-            "fragility_drug": _fragility_drug(record),
-            "bmi": bmi,
-            "waist": waist,
-            "bmi_threshold": settings.bmi_obese,
-            "waist_threshold": waist_threshold,
-            "bmi_met": bmi_met,
-            "waist_met": waist_met,
-            "profile": settings.population_profile,
-        },
+        facts=ObesityFacts(
+            population,
+            bmi,
+            waist,
+            settings.bmi_obese,
+            waist_threshold,
+            bmi_met,
+            waist_met,
+            record.patient.sex,
+            settings.population_profile,
+        ),
     )
 
 
-def vitamin_d_deficiency(record: PatientRecord, now: datetime, settings: RuleSettings) -> Finding | None:
+def vitamin_d_deficiency(
+    record: PatientRecord, now: datetime, settings: RuleSettings
+) -> Finding[VitaminDFacts] | None:
     """(T2DM or BF), latest 25-OH vitamin D within the window below the threshold, no native vitamin D.
 
     Only native vitamin D (cholecalciferol, ergocalciferol) repletes 25-OH vitamin D; an active
     calcitriol or alfacalcidol order does not silence the card (the card names it). No suggestion:
     a recheck belongs after repletion, not today (rules.md offers detail only). T2DM §2.3.
 
-    facts: ``t2dm`` (bool), ``fragility`` (BoneFragility or None), ``fragility_drug`` (name or None),
-    ``vitamin_d`` (Measurement, ng/mL), ``active_vitamin_d`` (names of active calcitriol/alfacalcidol),
-    ``calcium_supplement`` (bool: an active calcium supplement), ``threshold`` (ng/mL).
+    facts: :class:`VitaminDFacts`.
     """
     population = _population(record, now)
     if population is None:
         return None
-    t2dm, fragility = population
     level = latest(record, Lab.VITAMIN_D, now, settings.vitamin_d_window_days)
     if level is None or level.value is None or level.value >= settings.vitamin_d_deficient_ng_per_ml:
         return None
@@ -265,15 +233,13 @@ def vitamin_d_deficiency(record: PatientRecord, now: datetime, settings: RuleSet
     return Finding(
         topic=Topic.VITAMIN_D_DEFICIENCY,
         indicator=Indicator.INFO,
-        facts={
-            "t2dm": t2dm,
-            "fragility": fragility,
-            "fragility_drug": _fragility_drug(record),
-            "vitamin_d": level,
-            "active_vitamin_d": tuple(m.name for m in active(record, DrugClass.ACTIVE_VITAMIN_D)),
-            "calcium_supplement": bool(active(record, DrugClass.CALCIUM_SUPPLEMENT)),
-            "threshold": settings.vitamin_d_deficient_ng_per_ml,
-        },
+        facts=VitaminDFacts(
+            population,
+            level,
+            tuple(m.name for m in active(record, DrugClass.ACTIVE_VITAMIN_D)),
+            bool(active(record, DrugClass.CALCIUM_SUPPLEMENT)),
+            settings.vitamin_d_deficient_ng_per_ml,
+        ),
     )
 
 

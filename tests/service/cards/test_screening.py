@@ -10,6 +10,8 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from cds_hooks.models import Card
 from service.cards import render, wording
+from service.cards._phrases import phrases
+from service.kernel.facts.screening import Population
 from service.kernel.findings import TOPIC_SYSTEM, Finding, Topic
 from service.kernel.record import (
     BmdSite,
@@ -186,7 +188,8 @@ class TestPhenotypeCard:
             "糖尿病神经病变",
             "既往低血糖史",
             "糖尿病肾病",
-            "eGFR 40",
+            "糖尿病肾病（记录于 2021-06-01；估算肾小球滤过率（eGFR）40 mL/min/1.73 m²（2026-10-02））",
+            "近2年无骨密度（DXA）结果（上次：2022-08-19）",
             "低估",
             "§1.4",
         ):
@@ -195,7 +198,7 @@ class TestPhenotypeCard:
 
     def test_the_summary_stays_short_with_every_phenotype(self) -> None:
         finding = finding_of(diabetic_fracture_risk_phenotype, ALL_PHENOTYPES)
-        assert len(finding.facts["phenotypes"]) == 4
+        assert len(finding.facts.phenotypes) == 4
         for language in ("en", "zh"):
             assert len(render(finding, ALL_PHENOTYPES, NOW, language).summary) < 140
 
@@ -223,8 +226,9 @@ class TestFallRiskCard:
         card = render(finding_of(fall_risk_assessment_due, FRAGILE), FRAGILE, NOW, "en")
         detail = card.detail or ""
         for words in (
-            "T-score -2.6 at the lumbar spine on 2025-03-03",
-            "anti-osteoporosis treatment (Prolia 60 mg)",
+            # the bone fragility reads as on the drug cards (the shared phrase library)
+            "DXA T-score -2.6 at the lumbar spine on 2025-03-03 (≤ -2.5)",
+            "anti-osteoporosis treatment on record: Prolia 60 mg (2026-06-01)",
             "last: 2024-09-09",
             "12 months",
             "10 g monofilament",
@@ -240,7 +244,16 @@ class TestFallRiskCard:
     def test_chinese_detail(self) -> None:
         card = render(finding_of(fall_risk_assessment_due, FRAGILE), FRAGILE, NOW, "zh")
         detail = card.detail or ""
-        for words in ("腰椎 T值 -2.6", "2024-09-09", "10 g 单丝", "白内障", "TUG", "居家环境", "§2.1"):
+        for words in (
+            "2型糖尿病合并骨脆性增加：2025-03-03双能X线骨密度（DXA）腰椎T值-2.6（≤-2.5）；"
+            "既往使用抗骨质疏松药物：Prolia 60 mg（2026-06-01）。",
+            "（上次：2024-09-09）",
+            "10 g 单丝",
+            "白内障",
+            "TUG",
+            "居家环境",
+            "§2.1",
+        ):
             assert words in detail, words
 
     def test_suggests_a_fall_risk_assessment(self) -> None:
@@ -286,7 +299,7 @@ class TestObesityCard:
         assert "WHO standard" in detail
         assert "BMI 29.9 kg/m² on 2026-05-06 (below the obesity threshold of 30)" in detail  # never "30"
         assert "waist 104 cm on 2026-05-06 (central obesity: ≥ 102 cm for men)" in detail
-        assert "bone fragility (osteoporosis)" in detail
+        assert "bone fragility (osteoporosis on the problem list (since 2020-01-01))" in detail
         assert "waist 104 cm" in card.summary
 
     def test_chinese_detail(self) -> None:
@@ -316,7 +329,14 @@ class TestVitaminDCard:
     def test_chinese_detail(self) -> None:
         card = render(finding_of(vitamin_d_deficiency, VITAMIN_D_LOW), VITAMIN_D_LOW, NOW, "zh")
         detail = card.detail or ""
-        for words in ("25-羟维生素D 16 ng/mL(40 nmol/L", "胆钙化醇", "活性维生素D", "补钙", "复查", "§2.3"):
+        for words in (
+            "25-羟维生素D 16 ng/mL（40 nmol/L，2026-09-01）",
+            "胆钙化醇",
+            "活性维生素D",
+            "补钙",
+            "复查",
+            "§2.3",
+        ):
             assert words in detail, words
 
 
@@ -332,3 +352,78 @@ def test_windows_in_the_wording_follow_the_settings() -> None:
     record = patient(cond(Problem.T2DM, date(2018, 1, 1)), cond(Problem.OSTEOPOROSIS, date(2019, 1, 1)))
     card = render(finding_of(fall_risk_assessment_due, record, settings), record, NOW, "en")
     assert "183 days" in card.summary
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_bone_fragility_reads_as_on_every_card(language: str) -> None:
+    """Each fragility reason is worded by the shared phrase library, with its own dates and values."""
+    record = patient(
+        cond(Problem.T2DM, date(2018, 1, 1)),
+        cond(Problem.OSTEOPOROSIS, date(2019, 3, 4)),
+        cond(Problem.FRAGILITY_FRACTURE, date(2023, 1, 10), active=False),
+        labs=(lab(Lab.T_SCORE, -2.8, date(2025, 3, 3), BmdSite.FEMORAL_NECK),),
+        meds=(med(DrugClass.BISPHOSPHONATE, "alendronate 70 mg weekly", date(2024, 2, 2)),),
+    )
+    finding = finding_of(fall_risk_assessment_due, record)
+    items = phrases(language).fragility_items(finding.facts.fragility)
+    assert len(items) == 4
+    detail = render(finding, record, NOW, language).detail or ""
+    assert phrases(language).join(items) in detail
+    if language == "en":
+        assert (
+            "osteoporosis on the problem list (since 2019-03-04); a fragility (osteoporotic) fracture on "
+            "2023-01-10; DXA T-score -2.8 at the femoral neck on 2025-03-03 (≤ -2.5); anti-osteoporosis "
+            "treatment on record: alendronate 70 mg weekly (2024-02-02)."
+        ) in detail
+    else:
+        assert "病历记录骨质疏松症（自2019-03-04起）；脆性（骨质疏松性）骨折史（2023-01-10）；" in detail
+        assert "2025-03-03双能X线骨密度（DXA）股骨颈T值-2.8（≤-2.5）" in detail
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_population_is_worded_from_the_yaml(language: str) -> None:
+    only_fragility = patient(
+        cond(Problem.OSTEOPOROSIS, date(2019, 1, 1)), labs=(lab(Lab.VITAMIN_D, 12, date(2026, 9, 1)),)
+    )
+    both = patient(
+        cond(Problem.T2DM, date(2018, 1, 1)),
+        cond(Problem.OSTEOPOROSIS, date(2019, 1, 1)),
+        labs=(lab(Lab.VITAMIN_D, 12, date(2026, 9, 1)),),
+    )
+    fragile = (
+        render(finding_of(vitamin_d_deficiency, only_fragility), only_fragility, NOW, language).detail or ""
+    )
+    diabetic = render(finding_of(vitamin_d_deficiency, both), both, NOW, language).detail or ""
+    if language == "en":
+        assert (
+            "in a patient with bone fragility (osteoporosis on the problem list (since 2019-01-01))."
+            in fragile
+        )
+        assert "in a patient with type 2 diabetes and bone fragility." in diabetic
+    else:
+        assert fragile.startswith(
+            "骨脆性增加（病历记录骨质疏松症（自2019-01-01起））患者 25-羟维生素D 12 ng/mL"
+        )
+        assert diabetic.startswith("2型糖尿病合并骨脆性增加患者 25-羟维生素D 12 ng/mL")
+
+
+def test_a_population_needs_diabetes_or_bone_fragility() -> None:
+    with pytest.raises(ValueError, match="type 2 diabetes or bone fragility"):
+        Population(t2dm=False, fragility=None)
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("en", "eGFR 41.6 mL/min/1.73 m² on"), ("zh", "估算肾小球滤过率（eGFR）41.6 mL/min/1.73 m²（")],
+)
+def test_the_kidney_phenotype_quotes_renal_function_as_every_card_does(language: str, words: str) -> None:
+    record = patient(
+        cond(Problem.T2DM, date(2020, 1, 1)),
+        cond(Problem.DIABETIC_KIDNEY_DISEASE, date(2024, 2, 2)),
+        labs=(lab(Lab.EGFR, 41.6, date(2026, 10, 2)),),
+    )
+    finding = finding_of(diabetic_fracture_risk_phenotype, record)
+    assert finding.facts.egfr is not None
+    detail = render(finding, record, NOW, language).detail or ""
+    assert words in detail  # the value as reported, not rounded to a whole number
+    assert phrases(language).renal(finding.facts.egfr) in detail

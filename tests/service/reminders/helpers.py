@@ -6,15 +6,16 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.kernel.findings import Finding, Indicator, Topic
+from service.kernel.findings import AnyFinding, Finding, Indicator, Topic
 from service.persistence.models import Reminder, ReminderStatus, task_key
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 TODAY = NOW.date()
 
 
-def finding(topic: Topic = Topic.DENOSUMAB_DOSE_DUE, due: date | None = TODAY, **facts: object) -> Finding:
-    return Finding(topic=topic, indicator=Indicator.WARNING, facts=facts, due=due)
+def finding(topic: Topic = Topic.DENOSUMAB_DOSE_DUE, due: date | None = TODAY) -> AnyFinding:
+    """A time-bound finding as the reminders see it: a topic and a due date (they read no facts)."""
+    return Finding(topic=topic, indicator=Indicator.WARNING, due=due)
 
 
 def add_reminder(

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from service.kernel.facts.monitoring import Check, MonitoringFacts, TherapyKind
 from service.kernel.findings import Finding, Indicator, Topic
 from service.kernel.record import (
     ConditionFact,
@@ -17,7 +18,7 @@ from service.kernel.record import (
     Problem,
 )
 from service.kernel.thresholds import RuleSettings
-from service.rules.monitoring import Check, TherapyKind, monitoring_overdue
+from service.rules.monitoring import monitoring_overdue
 from tests.service.rules._bone_therapy_records import NOW, alendronate, denosumab, drug, lab, record, t2dm
 
 S = RuleSettings()
@@ -32,9 +33,9 @@ def antiresorptive_labs(age: int) -> tuple[Measurement, ...]:
     return (lab(Lab.CALCIUM, 2.3, age), lab(Lab.EGFR, 70, age), lab(Lab.CTX, 0.3, age))
 
 
-def overdue_checks(finding: Finding | None) -> set[Check]:
+def overdue_checks(finding: Finding[MonitoringFacts] | None) -> set[Check]:
     assert finding is not None
-    return {s.check for s in finding.facts["overdue"]}
+    return {s.check for s in finding.facts.overdue}
 
 
 @pytest.mark.parametrize(("age", "fires"), [(364, False), (365, False), (366, True)])
@@ -63,14 +64,14 @@ def test_denosumab_counts_while_d_is_within_365_days(days_since: int, applies: b
     finding = monitoring_overdue(record(denosumab(days_since)), NOW, S)
     assert (finding is not None) is applies
     if finding is not None:
-        assert finding.facts["therapies"][0].kind is TherapyKind.ANTIRESORPTIVE
+        assert finding.facts.therapies[0].kind is TherapyKind.ANTIRESORPTIVE
 
 
 def test_a_test_never_done_is_due_since_the_therapy_started() -> None:
     finding = monitoring_overdue(record(alendronate(400), alendronate(100)), NOW, S)
     assert finding is not None and finding.fires
     assert finding.due == day(-400)
-    assert all(s.last is None for s in finding.facts["overdue"])
+    assert all(s.last is None for s in finding.facts.overdue)
 
 
 def test_the_oldest_test_sets_the_due_date() -> None:
@@ -119,7 +120,7 @@ def test_anabolic_needs_no_renal_function() -> None:
     labs = (lab(Lab.CALCIUM, 2.3, 10), lab(Lab.P1NP, 80, 10), lab(Lab.BMD, 0.8, 10))
     finding = monitoring_overdue(record(anabolic(), labs=labs), NOW, S)
     assert finding is not None and not finding.fires
-    assert {s.check for s in finding.facts["tests"]} == {Check.CALCIUM, Check.TURNOVER_MARKER, Check.BMD}
+    assert {s.check for s in finding.facts.tests} == {Check.CALCIUM, Check.TURNOVER_MARKER, Check.BMD}
 
 
 def test_a_stopped_anabolic_calls_for_nothing() -> None:
@@ -157,7 +158,7 @@ def test_supplements_without_t2dm_or_bone_fragility_need_nothing() -> None:
 def test_vitamin_d_native_or_active_is_a_supplement(cls: DrugClass) -> None:
     finding = monitoring_overdue(record(supplement(cls), conditions=(t2dm(),)), NOW, S)
     assert finding is not None
-    assert finding.facts["therapies"][0].kind is TherapyKind.SUPPLEMENT
+    assert finding.facts.therapies[0].kind is TherapyKind.SUPPLEMENT
 
 
 @pytest.mark.parametrize(("age", "fires"), [(365, False), (366, True)])
@@ -175,7 +176,7 @@ def test_tests_shared_by_therapies_are_ordered_once() -> None:
     assert finding.lab_orders.count(Lab.CALCIUM) == 1
     assert set(finding.lab_orders) == {Lab.CALCIUM, Lab.EGFR, Lab.CTX, Lab.PHOSPHATE, Lab.PTH, Lab.VITAMIN_D}
     # calcium, never done: due since the earlier of the two therapies (the supplement, 500 days ago)
-    calcium = next(s for s in finding.facts["tests"] if s.check is Check.CALCIUM)
+    calcium = next(s for s in finding.facts.tests if s.check is Check.CALCIUM)
     assert calcium.due == day(-500)
     assert finding.due == day(-500)
 
@@ -189,3 +190,11 @@ def test_the_interval_is_a_setting() -> None:
     finding = monitoring_overdue(record(alendronate(800), labs=antiresorptive_labs(184)), NOW, settings)
     assert finding is not None and finding.fires
     assert finding.due == day(0)
+
+
+def test_the_typed_finding_becomes_a_reminder_named_by_its_topic() -> None:
+    from service.reminders.schedule import _wanted
+
+    finding = monitoring_overdue(record(alendronate(400)), NOW, S)
+    assert finding is not None and isinstance(finding.facts, MonitoringFacts)
+    assert _wanted([finding]) == {("monitoring-overdue", day(-400)): "monitoring-overdue"}

@@ -100,7 +100,7 @@ class TestDiabeticFractureRiskPhenotype:
         finding = diabetic_fracture_risk_phenotype(rec(cond(Problem.T2DM, onset_days)), NOW, CN)
         assert (finding is not None) is fires
         if finding is not None:
-            (phenotype,) = finding.facts["phenotypes"]
+            (phenotype,) = finding.facts.phenotypes
             assert phenotype.kind == LONG_DURATION
             assert phenotype.since == day_ago(3653)
             assert phenotype.years == 10
@@ -109,7 +109,7 @@ class TestDiabeticFractureRiskPhenotype:
         record = rec(cond(Problem.T2DM, 200), cond(Problem.T2DM, 4000, active=False))
         finding = diabetic_fracture_risk_phenotype(record, NOW, CN)
         assert finding is not None
-        assert finding.facts["phenotypes"][0].since == day_ago(4000)
+        assert finding.facts.phenotypes[0].since == day_ago(4000)
 
     def test_unknown_onset_is_not_long_duration(self) -> None:
         assert diabetic_fracture_risk_phenotype(rec(cond(Problem.T2DM, None)), NOW, CN) is None
@@ -126,7 +126,7 @@ class TestDiabeticFractureRiskPhenotype:
     def test_active_neuropathy_counts_a_resolved_one_does_not(self) -> None:
         finding = diabetic_fracture_risk_phenotype(rec(T2DM, cond(Problem.DIABETIC_NEUROPATHY, 90)), NOW, CN)
         assert finding is not None
-        assert [p.kind for p in finding.facts["phenotypes"]] == [NEUROPATHY]
+        assert [p.kind for p in finding.facts.phenotypes] == [NEUROPATHY]
         resolved = cond(Problem.DIABETIC_NEUROPATHY, 90, active=False)
         assert diabetic_fracture_risk_phenotype(rec(T2DM, resolved), NOW, CN) is None
 
@@ -134,7 +134,7 @@ class TestDiabeticFractureRiskPhenotype:
         record = rec(T2DM, cond(Problem.HYPOGLYCAEMIA, 900, active=False), cond(Problem.HYPOGLYCAEMIA, 60))
         finding = diabetic_fracture_risk_phenotype(record, NOW, CN)
         assert finding is not None
-        (phenotype,) = finding.facts["phenotypes"]
+        (phenotype,) = finding.facts.phenotypes
         assert phenotype.kind == HYPOGLYCAEMIA
         assert phenotype.since == day_ago(60)  # the most recent episode
 
@@ -142,14 +142,14 @@ class TestDiabeticFractureRiskPhenotype:
         record = rec(T2DM, cond(Problem.DIABETIC_KIDNEY_DISEASE, 700), labs=(lab(Lab.EGFR, 41, 20),))
         finding = diabetic_fracture_risk_phenotype(record, NOW, CN)
         assert finding is not None
-        (phenotype,) = finding.facts["phenotypes"]
+        (phenotype,) = finding.facts.phenotypes
         assert (phenotype.kind, phenotype.diabetic) == (KIDNEY_DISEASE, True)
-        assert finding.facts["egfr"].value == 41
+        assert finding.facts.egfr is not None and finding.facts.egfr.value == 41
 
     def test_chronic_kidney_disease_in_type_2_diabetes_counts_as_the_kidney_phenotype(self) -> None:
         finding = diabetic_fracture_risk_phenotype(rec(T2DM, cond(Problem.CHRONIC_KIDNEY_DISEASE)), NOW, CN)
         assert finding is not None
-        (phenotype,) = finding.facts["phenotypes"]
+        (phenotype,) = finding.facts.phenotypes
         assert (phenotype.kind, phenotype.diabetic) == (KIDNEY_DISEASE, False)
         resolved = cond(Problem.CHRONIC_KIDNEY_DISEASE, active=False)
         assert diabetic_fracture_risk_phenotype(rec(T2DM, resolved), NOW, CN) is None
@@ -166,7 +166,7 @@ class TestDiabeticFractureRiskPhenotype:
         )
         finding = diabetic_fracture_risk_phenotype(record, NOW, CN)
         assert finding is not None
-        assert [p.kind for p in finding.facts["phenotypes"]] == [
+        assert [p.kind for p in finding.facts.phenotypes] == [
             LONG_DURATION,
             NEUROPATHY,
             HYPOGLYCAEMIA,
@@ -180,7 +180,7 @@ class TestDiabeticFractureRiskPhenotype:
         finding = diabetic_fracture_risk_phenotype(record, NOW, CN)
         assert (finding is not None) is fires
         if finding is not None:
-            assert finding.facts["last_bmd"] == bmd
+            assert finding.facts.last_bmd == bmd
 
     @pytest.mark.parametrize(
         "result",
@@ -205,8 +205,8 @@ class TestDiabeticFractureRiskPhenotype:
         assert finding.indicator is Indicator.INFO
         assert finding.service_orders == (Order.DXA,)
         assert finding.lab_orders == () and finding.proposals == () and finding.delete_drafts == ()
-        assert finding.facts["last_bmd"] is None
-        assert finding.facts["window_days"] == 730
+        assert finding.facts.last_bmd is None
+        assert finding.facts.window_days == 730
 
     def test_windows_are_settings(self) -> None:
         settings = RuleSettings(bmd_window_days=365, long_diabetes_days=1825)
@@ -225,8 +225,8 @@ class TestFallRiskAssessmentDue:
         assert finding.topic is Topic.FALL_RISK_ASSESSMENT_DUE
         assert finding.indicator is Indicator.INFO
         assert finding.service_orders == (Order.FALL_RISK_ASSESSMENT,)
-        assert finding.facts["fragility"].reasons == ("osteoporosis",)
-        assert finding.facts["last_assessment"] is None
+        assert finding.facts.fragility.reasons == ("osteoporosis",)
+        assert finding.facts.last_assessment is None
 
     @pytest.mark.parametrize(("days", "fires"), [(364, False), (365, False), (366, True)])
     def test_an_assessment_within_365_days_silences_it(self, days: int, fires: bool) -> None:
@@ -234,7 +234,7 @@ class TestFallRiskAssessmentDue:
         finding = fall_risk_assessment_due(rec(T2DM, OSTEOPOROSIS, labs=(done,)), NOW, CN)
         assert (finding is not None) is fires
         if finding is not None:
-            assert finding.facts["last_assessment"] == done
+            assert finding.facts.last_assessment == done
 
     def test_a_procedure_counts_as_an_assessment(self) -> None:
         procedure = Measurement(Lab.FALL_RISK_ASSESSMENT, None, ago(30), "Procedure/falls-1")
@@ -265,7 +265,7 @@ class TestFallRiskAssessmentDue:
         prolia = med({DrugClass.DENOSUMAB}, 900, active=False, status="completed", name="Prolia")
         finding = fall_risk_assessment_due(rec(T2DM, meds=(prolia,)), NOW, CN)
         assert finding is not None
-        assert finding.facts["fragility_drug"] == "Prolia"
+        assert finding.facts.fragility.drug == "Prolia"  # the shared bone fragility names the drug
 
     def test_a_draft_bisphosphonate_is_not_yet_a_treatment(self) -> None:
         draft = MedicationExposure(
@@ -306,9 +306,9 @@ class TestObesityBoneAssessment:
         finding = obesity_bone_assessment(rec(T2DM, labs=(lab(Lab.BMI, bmi, 30),)), NOW, settings)
         assert (finding is not None) is fires
         if finding is not None:
-            assert finding.facts["bmi_met"] is True
-            assert finding.facts["bmi_threshold"] == settings.bmi_obese
-            assert finding.facts["profile"] is settings.population_profile
+            assert finding.facts.bmi_met is True
+            assert finding.facts.bmi_threshold == settings.bmi_obese
+            assert finding.facts.profile is settings.population_profile
 
     @pytest.mark.parametrize(("days", "fires"), [(729, True), (730, True), (731, False)])
     def test_bmi_window_730_days(self, days: int, fires: bool) -> None:
@@ -349,8 +349,8 @@ class TestObesityBoneAssessment:
         finding = obesity_bone_assessment(record, NOW, settings)
         assert (finding is not None) is fires
         if finding is not None:
-            assert finding.facts["waist_met"] is True
-            assert finding.facts["bmi_met"] is False
+            assert finding.facts.waist_met is True
+            assert finding.facts.bmi_met is False
 
     @pytest.mark.parametrize("sex", [Sex.UNKNOWN, Sex.OTHER])
     def test_waist_is_skipped_when_sex_gives_no_threshold(self, sex: Sex) -> None:
@@ -359,7 +359,7 @@ class TestObesityBoneAssessment:
         record = rec(T2DM, labs=(lab(Lab.WAIST, 130, 10), lab(Lab.BMI, 29, 10)), sex=sex)
         finding = obesity_bone_assessment(record, NOW, CN)
         assert finding is not None
-        assert finding.facts["waist_threshold"] is None
+        assert finding.facts.waist_threshold is None
 
     @pytest.mark.parametrize(("days", "fires"), [(730, True), (731, False)])
     def test_waist_window_730_days(self, days: int, fires: bool) -> None:
@@ -371,8 +371,9 @@ class TestObesityBoneAssessment:
         assert obesity_bone_assessment(rec(labs=obese), NOW, CN) is None
         finding = obesity_bone_assessment(rec(OSTEOPOROSIS, labs=obese), NOW, CN)
         assert finding is not None
-        assert finding.facts["t2dm"] is False
-        assert finding.facts["fragility"].reasons == ("osteoporosis",)
+        assert finding.facts.population.t2dm is False
+        fragility = finding.facts.population.fragility
+        assert fragility is not None and fragility.reasons == ("osteoporosis",)
 
     def test_is_info_and_orders_nothing(self) -> None:
         finding = obesity_bone_assessment(rec(T2DM, labs=(lab(Lab.BMI, 32, 10),)), NOW, CN)
@@ -415,8 +416,8 @@ class TestVitaminDDeficiency:
         record = rec(T2DM, labs=(lab(Lab.VITAMIN_D, 12, 20),), meds=(calcitriol, calcium))
         finding = vitamin_d_deficiency(record, NOW, CN)
         assert finding is not None
-        assert finding.facts["active_vitamin_d"] == ("calcitriol 0.25 mcg",)
-        assert finding.facts["calcium_supplement"] is True
+        assert finding.facts.active_vitamin_d == ("calcitriol 0.25 mcg",)
+        assert finding.facts.calcium_supplement is True
 
     def test_population_is_t2dm_or_bone_fragility(self) -> None:
         low = (lab(Lab.VITAMIN_D, 12, 20),)
@@ -429,7 +430,7 @@ class TestVitaminDDeficiency:
         assert finding.topic is Topic.VITAMIN_D_DEFICIENCY
         assert finding.indicator is Indicator.INFO
         assert (finding.lab_orders, finding.service_orders, finding.proposals) == ((), (), ())
-        assert finding.facts["vitamin_d"].value == 12
+        assert finding.facts.vitamin_d.value == 12
 
     def test_threshold_is_a_setting(self) -> None:
         record = rec(T2DM, labs=(lab(Lab.VITAMIN_D, 25, 20),))
