@@ -30,6 +30,7 @@ class HookCall:
     issuer: str | None = None  # the JWT's iss, when auth is on
     fhir_server: str | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)
+    base_url: str = ""  # this service's own URL (the public base URL, else the one called), for links
 
 
 Handler = Callable[[HookCall], Awaitable[Sequence[Card]]]

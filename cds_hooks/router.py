@@ -197,6 +197,7 @@ class _Endpoints:
                         language=preferred_language(request.headers.get("accept-language"), self._languages),
                         issuer=issuer,
                         fhir_server=fhir_server,
+                        base_url=self._base_url(request),
                     )
                 )
         except TimeoutError:
@@ -228,6 +229,12 @@ class _Endpoints:
         if self._config.public_base_url:
             return self._config.public_base_url.rstrip("/") + _app_path(request)
         return str(request.url.replace(query="", fragment=""))
+
+    def _base_url(self, request: Request) -> str:
+        """Where this service is reached, for links to its own pages: the public base URL, else the request's."""
+        if self._config.public_base_url:
+            return self._config.public_base_url.rstrip("/")
+        return str(request.base_url).rstrip("/")
 
     def _service(self, service_id: str) -> CdsService:
         service = self._services.get(service_id)

@@ -82,7 +82,7 @@ class BoneHealth:
         persisted = asyncio.get_running_loop().run_in_executor(
             None, self._persist, call, evaluation.reminders, record.patient.deceased, now, topics, latency_ms
         )
-        cards = [render(f, record, now, call.language) for f in findings]
+        cards = [render(f, record, now, call.language, base_url=call.base_url) for f in findings]
         await persisted
         metrics.observe_hook(call.service_id, topics, (time.perf_counter() - started))
         return cards  # the call's log line is written by cds_hooks

@@ -11,18 +11,25 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from cds_hooks.models import Card, Coding, Source, Suggestion
+from cds_hooks.models import Card, Coding, Link, Source, Suggestion
 from service.cards import _suggestions
 from service.cards._phrases import phrases
 from service.cards._text import LANGUAGES, topic_text
 from service.cards._wording import TopicWording
-from service.kernel.findings import TOPIC_SYSTEM, Finding, Indicator, Topic
+from service.kernel.findings import TOPIC_SYSTEM, Finding, Topic
 from service.kernel.record import PatientRecord
 
-SOURCE_LABEL = "Bone Health CDS"
-OVERRIDE_SYSTEM = "urn:bone-health-cds:override-reason"
-#: The reasons a clinician may give for overriding a card; their words are in each language's phrases.
-OVERRIDE_REASONS = ("benefit-outweighs-risk", "patient-declined", "already-addressed", "data-not-current")
+OVERRIDE_SYSTEM = "urn:bone-health-cds:override"
+#: The reasons a clinician may give for overriding a card (every card offers them); feedback acts on the
+#: code, never the display, whose words are in each language's phrases.
+OVERRIDE_REASONS = (
+    "remind-later",
+    "patient-declined",
+    "not-applicable",
+    "addressed-elsewhere",
+    "benefit-outweighs-risk",
+)
+RULE_PAGES = "/rules"
 
 
 @cache
@@ -36,28 +43,30 @@ def wording() -> dict[Topic, TopicWording[Any]]:
     return merged
 
 
-def render(finding: Finding[Any], record: PatientRecord, now: datetime, language: str = "en") -> Card:
-    """One card for one finding."""
+def render(
+    finding: Finding[Any], record: PatientRecord, now: datetime, language: str = "en", base_url: str = ""
+) -> Card:
+    """One card for one finding; ``base_url`` is where this service is reached (for the rule page link)."""
     lang = language if language in LANGUAGES else LANGUAGES[0]
     data, p = topic_text(finding.topic.value, lang), phrases(lang)
     text = wording()[finding.topic].compose(finding, data)
-    citations = " ".join(p.citation(s) for s in data.sources)
-    suggestions = _suggest(finding, record, now, lang)
+    page = f"{base_url}{RULE_PAGES}/{finding.topic.value}"
+    first = data.sources[0]
     card = Card(
         summary=text.summary,
         indicator=finding.indicator.value,
-        detail=f"{text.detail}\n\n{citations}",
+        detail=f"{text.detail}\n\n{p.source_line(data.sources)}",
         source=Source(
-            label=SOURCE_LABEL,
+            label=p.source_label(first),
+            url=p.source_url(first) or (page if base_url else None),
             topic=Coding(system=TOPIC_SYSTEM, code=finding.topic.value, display=data.title),
         ),
-        suggestions=suggestions,
+        suggestions=(suggestions := _suggest(finding, record, now, lang)),
         selection_behavior=_selection_behavior(finding) if suggestions else None,
-        override_reasons=(
-            [Coding(system=OVERRIDE_SYSTEM, code=c, display=p(f"override.{c}")) for c in OVERRIDE_REASONS]
-            if finding.indicator in (Indicator.WARNING, Indicator.CRITICAL)
-            else []
-        ),
+        override_reasons=[
+            Coding(system=OVERRIDE_SYSTEM, code=c, display=p(f"override.{c}")) for c in OVERRIDE_REASONS
+        ],
+        links=[Link(label=p("links.rule_page"), url=page, type="absolute")] if base_url else [],
     )
     return card
 
@@ -69,7 +78,7 @@ def topic_title(topic: Topic, lang: str = "en") -> str:
 
 def topic_citations(topic: Topic, lang: str = "en") -> tuple[str, ...]:
     """The sources the topic's cards cite, one line each."""
-    return tuple(phrases(lang).citation(s) for s in topic_text(topic.value, lang).sources)
+    return tuple(phrases(lang).source_label(s) for s in topic_text(topic.value, lang).sources)
 
 
 def _selection_behavior(finding: Finding[Any]) -> str:

@@ -206,14 +206,41 @@ class Phrases:
 
     # --- sources --------------------------------------------------------------------------------
 
-    def citation(self, source: SourceRef) -> str:
-        sections = self._("citation.section_separator").join(
-            self._("citation.section", n=s) for s in source.sections
+    def source_label(self, source: SourceRef) -> str:
+        """ "Zuo & Yang 2025 · T2DM with osteoporosis, section 3": the review by authors, year, section."""
+        return self._(f"reviews.{source.review}.label", sections=self._sections(source))
+
+    def source_url(self, source: SourceRef) -> str | None:
+        """The review's DOI link; None for a review without one (the card links its rule page instead)."""
+        return self._t["reviews"][source.review].get("url")
+
+    def source_line(self, sources: Iterable[SourceRef]) -> str:
+        """The one line of source a card's detail ends with: each review and section, and plain-word sources."""
+        cited = self.join(
+            self._(f"reviews.{s.review}.short", sections=self._sections(s))
+            + (self._("citation.also", also=s.also) if s.also else "")
+            for s in sources
         )
-        also = self._("citation.also", also=source.also) if source.also else ""
-        return self._(
-            "citation.line", review=self._(f"reviews.{source.review}"), sections=sections, also=also
-        )
+        return self._("citation.line", cited=cited)
+
+    def _sections(self, source: SourceRef) -> str:
+        key = "citation.sections" if len(source.sections) > 1 else "citation.section"
+        return self._(key, n=self._("citation.section_separator").join(source.sections))
+
+    # --- time and drugs ---------------------------------------------------------------------------
+
+    def relative_day(self, day: date, today: date) -> str:
+        """A date relative to today in words: "now", "in 73 days", "12 days ago" (overdue)."""
+        delta = (day - today).days
+        if delta == 0:
+            return self._("relative.today")
+        if delta > 0:
+            return self._("relative.future", n=delta)
+        return self._("relative.past", n=-delta)
+
+    def drug(self, key: str) -> str:
+        """A drug's name from the glossary every card uses ("alendronate", "阿仑膦酸钠")."""
+        return self._(f"glossary.{key}")
 
 
 @cache

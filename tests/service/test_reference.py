@@ -17,7 +17,7 @@ def test_every_topic_has_hooks_an_indicator_a_trigger_and_a_citation() -> None:
     assert set(refs) == set(Topic)
     for ref in refs.values():
         assert ref.hooks and ref.indicators and ref.triggers and ref.citations, ref.topic
-        assert all("§" in c for c in ref.citations), ref.topic
+        assert all("section" in c for c in ref.citations), ref.topic
 
 
 def test_thresholds_show_their_current_values() -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
+from fastapi.testclient import TestClient
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
@@ -20,6 +23,7 @@ from service.kernel.record import (
     PatientRecord,
     Sex,
 )
+from tests.conftest import REPO
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
@@ -83,8 +87,8 @@ def test_medication_proposals_start_on_the_given_day() -> None:
     finding = Finding(
         Topic.DENOSUMAB_SEQUENCING_MISSING,
         Indicator.CRITICAL,
-        {"start": date(2027, 2, 18)},
         proposals=(Proposal.ZOLEDRONIC_ACID_5MG_IV, Proposal.ALENDRONATE_70MG_WEEKLY),
+        proposal_start=date(2027, 2, 18),
     )
     assert _selection_behavior(finding) == "at-most-one"
     suggestions = [s.to_json() for s in _suggest(finding, PatientRecord(Patient("p1")), NOW, "zh")]
@@ -100,3 +104,58 @@ def test_medication_proposals_start_on_the_given_day() -> None:
         bounds = resource["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"]
         assert bounds["start"] == "2027-02-18"
         assert "2027-02-18" in suggestion["label"]
+
+
+def test_a_card_names_its_source_links_the_doi_and_its_rule_page() -> None:
+    finding = Finding(
+        Topic.TZD_FRACTURE_RISK,
+        Indicator.WARNING,
+        TzdFacts(DrugOrders(("pioglitazone 30 MG",)), None),
+    )
+    card = render(finding, RECORD, NOW, "en", base_url="https://cds.example/bone").to_json()
+    assert card["source"]["label"] == "Zuo & Yang 2025 · T2DM with osteoporosis, section 2.2"
+    assert card["source"]["url"] == "https://doi.org/10.12208/j.ijcr.20250542"
+    assert card["links"] == [
+        {
+            "label": "About this rule",
+            "url": "https://cds.example/bone/rules/tzd-fracture-risk",
+            "type": "absolute",
+        }
+    ]
+    assert card["detail"].endswith("Source: Zuo & Yang 2025, section 2.2.")
+    zh = render(finding, RECORD, NOW, "zh", base_url="https://cds.example/bone").to_json()
+    assert zh["source"]["label"] == "左梓旭、杨斌 2025 · 2型糖尿病合并骨质疏松症的治疗进展，第2.2节"
+    assert zh["links"][0]["label"] == "关于此规则"
+
+
+def test_a_review_without_a_doi_links_the_rule_page_as_its_source() -> None:
+    from service.cards._phrases import phrases
+    from service.cards._text import SourceRef
+
+    obesity = SourceRef("ob", ("1", "4"))
+    assert phrases("en").source_url(obesity) is None
+    assert (
+        phrases("en").source_label(obesity)
+        == "Review: Obesity and osteoporosis (肥胖与骨质疏松), sections 1, 4"
+    )
+
+
+def test_through_the_app_the_link_is_under_the_url_the_request_came_to(
+    app_factory: Callable[..., TestClient],
+) -> None:
+    client = app_factory()
+    body = json.loads((REPO / "examples" / "tzd-order-select.json").read_text())
+    cards = client.post("/cds-services/bone-health-order-select", json=body).json()["cards"]
+    assert cards
+    for card in cards:
+        topic = card["source"]["topic"]["code"]
+        assert card["links"] == [
+            {"label": "About this rule", "url": f"http://testserver/rules/{topic}", "type": "absolute"}
+        ]
+
+
+def test_the_public_base_url_setting_decides_the_link(app_factory: Callable[..., TestClient]) -> None:
+    client = app_factory(public_base_url="https://ehr-gateway.example/bhcds/")
+    body = json.loads((REPO / "examples" / "tzd-order-select.json").read_text())
+    card = client.post("/cds-services/bone-health-order-select", json=body).json()["cards"][0]
+    assert card["links"][0]["url"].startswith("https://ehr-gateway.example/bhcds/rules/")

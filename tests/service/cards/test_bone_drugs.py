@@ -212,7 +212,7 @@ def test_anabolic_order_card_gives_the_first_dose_and_offers_to_delete(language:
     detail = card["detail"]
     assert "Forteo" in detail and _day(760) in detail and "760" in detail and "730" in detail
     assert ("抗骨吸收" if language == "zh" else "antiresorptive") in detail
-    assert ("非综述内容" if language == "zh" else "not in the seeds") in detail
+    assert ("临床常规" if language == "zh" else "common practice") in detail
     assert card["suggestions"][0]["actions"][0]["resourceId"] == "MedicationRequest/ter"
 
 
@@ -240,7 +240,7 @@ def test_hypercalcaemia_card_on_teriparatide(language: str) -> None:
     assert ("16小时" if language == "zh" else "16 hours") in detail
     assert ("白蛋白校正" if language == "zh" else "albumin-corrected") in detail
     assert ("来源：" if language == "zh" else "Source: ") in detail
-    assert ("§2.3，§3；特立帕肽" if language == "zh" else "§2.3, §3; 16-hour sample") in detail
+    assert ("第2.3、3节；特立帕肽" if language == "zh" else "sections 2.3, 3; 16-hour sample") in detail
 
 
 def test_severe_hypercalcaemia_on_calcium_alone_is_critical_without_anabolic_advice() -> None:

@@ -35,7 +35,7 @@ def common_checks(c: Card, lang: str, topic: str, indicator: str) -> None:
     assert len(c.summary) < 140
     assert c.indicator == indicator
     assert c.source.topic is not None and c.source.topic.code == topic
-    assert c.detail is not None and "§3" in c.detail
+    assert c.detail is not None and ("第3节" if lang == "zh" else "section 3") in c.detail
     assert ("来源" if lang == "zh" else "Source") in c.detail
     assert c.override_reasons, "warning and critical cards carry override reasons"
 

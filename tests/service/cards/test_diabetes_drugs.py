@@ -63,8 +63,9 @@ def test_tzd_order_card_quotes_the_fragility_and_offers_to_delete_the_tzd(langua
         else "Thiazolidinedione and fracture risk",
     }
     detail = card["detail"]
-    for value in ("2019-05-02", "-2.8", ago(300).date().isoformat(), "alendronate 70 mg", LONG_NAME, "§2.2"):
+    for value in ("2019-05-02", "-2.8", ago(300).date().isoformat(), "alendronate 70 mg", LONG_NAME):
         assert value in detail
+    assert ("第2.2节" if language == "zh" else "section 2.2") in detail
     alternatives = (
         ("二甲双胍", "GLP-1受体激动剂", "DPP-4抑制剂")
         if language == "zh"
@@ -84,12 +85,19 @@ def test_tzd_order_card_quotes_the_fragility_and_offers_to_delete_the_tzd(langua
     assert card["overrideReasons"]
 
 
-def test_tzd_info_card_for_a_woman_with_t2dm_has_no_override_reasons() -> None:
+def test_tzd_info_card_for_a_woman_with_t2dm_can_be_overridden_too() -> None:
     rec = record(conditions=[t2dm()], drafts=[draft(TZD, name="Actos 15 mg")])
     card = _card(tzd_ordered(rec, NOW, SETTINGS), rec, "en")
     assert card["indicator"] == "info"
     assert "woman" in card["detail"] and "Actos 15 mg" in card["detail"]
-    assert "overrideReasons" not in card
+    assert [r["code"] for r in card["overrideReasons"]] == [
+        "remind-later",
+        "patient-declined",
+        "not-applicable",
+        "addressed-elsewhere",
+        "benefit-outweighs-risk",
+    ]
+    assert {r["system"] for r in card["overrideReasons"]} == {"urn:bone-health-cds:override"}
     assert len(card["suggestions"]) == 1
 
 
@@ -118,7 +126,7 @@ def test_sglt2_card_gives_the_egfr_and_says_not_to_withhold_for_kidney_or_heart(
         assert "请勿因此停用" in detail and "心力衰竭" in detail
     else:
         assert "Do not withhold" in detail and "heart failure" in detail and "kidney disease" in detail
-    assert "suggestions" not in card and "overrideReasons" not in card
+    assert "suggestions" not in card and card["overrideReasons"]
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
@@ -144,7 +152,7 @@ def test_insulin_card_lists_the_reasons_and_the_three_recommendations(language: 
     )
     for word in words:
         assert word in detail
-    assert ("§1.4，§2.1，§2.2" if language == "zh" else "§1.4, §2.1, §2.2") in detail
+    assert ("第1.4、2.1、2.2节" if language == "zh" else "sections 1.4, 2.1, 2.2") in detail
     assert "suggestions" not in card
 
 

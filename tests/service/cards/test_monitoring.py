@@ -46,7 +46,9 @@ def test_card_lists_overdue_tests_with_their_last_dates(lang: str) -> None:
     assert ("从未检测" if lang == "zh" else "never recorded") in text  # the turnover marker
     assert ("骨转换标志物" if lang == "zh" else "bone turnover marker") in text.lower()
     assert "alendronate 70 mg weekly" in text and "2024-08-05" in text
-    assert ("§2.3，§3；" if lang == "zh" else "§2.3, §3; ") in text  # Chinese: full-width punctuation
+    assert (
+        "第2.3、3节；" if lang == "zh" else "sections 2.3, 3; "
+    ) in text  # Chinese: full-width punctuation
     if lang == "zh":
         assert "- **血清钙**（每 365 天）：上次 2025-11-26（2.35" in text
 

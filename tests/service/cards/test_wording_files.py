@@ -88,3 +88,27 @@ def test_the_phrase_files_have_the_same_entries() -> None:
     tables = [keys(phrase_table(lang)) for lang in LANGUAGES]
     assert all(t == tables[0] for t in tables)
     assert phrases("zh").join(["a", "b"]) == "a；b"
+
+
+INTERNAL_WORDS = re.compile(r"seed|种子|§|非综述|not in the review", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_card_text_speaks_of_how_the_specification_was_made(language: str) -> None:
+    """Cards cite the reviews by authors, year and section; never "seed", "种子" or a bare "§"."""
+
+    def strings(node: object) -> list[str]:
+        if isinstance(node, dict):
+            return [s for v in node.values() for s in strings(v)]
+        if isinstance(node, list):
+            return [s for v in node for s in strings(v)]
+        return [str(node)]
+
+    from service.cards._text import phrase_table
+
+    texts = strings(dict(phrase_table(language)))
+    for topic in DATA_TOPICS:
+        data = topic_text(topic.value, language)
+        texts += [data.title, *data.templates.values(), *(s.also for s in data.sources)]
+    offending = [t for t in texts if INTERNAL_WORDS.search(t)]
+    assert not offending, offending
