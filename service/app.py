@@ -26,10 +26,10 @@ from cds_hooks.models import Card
 from mappings import MappingError, build_record
 from service import metrics
 from service._readiness import Readiness
-from service.cards import render
+from service.cards.answer import cards_for, in_order
 from service.cds_services import LANGUAGES, SERVICES, draft_resources
 from service.evaluation import evaluate_record
-from service.kernel.findings import Finding, Indicator
+from service.kernel.findings import Finding
 from service.persistence import (
     SqlFeedbackStore,
     audit_secret,
@@ -47,8 +47,6 @@ from service.settings import Settings, get_settings
 log = logging.getLogger("bone_health_cds.hooks")
 
 Clock = Callable[[], datetime]
-
-_SEVERITY = {Indicator.CRITICAL: 0, Indicator.WARNING: 1, Indicator.INFO: 2}
 
 
 class BoneHealth:
@@ -75,14 +73,15 @@ class BoneHealth:
             raise invalid("prefetch", "a resource is nested too deeply to read", code="structure") from None
         moment = Moment.VIEW if call.hook == "patient-view" else Moment.ORDER
         evaluation = evaluate_record(record, now, self.settings, moment)
-        findings = sorted(evaluation.cards, key=lambda f: _SEVERITY[f.indicator])
+        findings = in_order(evaluation.cards)
         topics = [f.topic.value for f in findings]
         latency_ms = (time.perf_counter() - started) * 1000
         # The database work starts on a thread now and runs while the cards are worded.
         persisted = asyncio.get_running_loop().run_in_executor(
             None, self._persist, call, evaluation.reminders, record.patient.deceased, now, topics, latency_ms
         )
-        cards = [render(f, record, now, call.language, base_url=call.base_url) for f in findings]
+        budget = self.settings.rules.card_budget if moment is Moment.VIEW else None
+        cards = cards_for(findings, record, now, call.language, base_url=call.base_url, budget=budget)
         await persisted
         metrics.observe_hook(call.service_id, topics, (time.perf_counter() - started))
         return cards  # the call's log line is written by cds_hooks

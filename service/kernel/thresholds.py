@@ -23,6 +23,9 @@ class PopulationProfile(StrEnum):
 class RuleSettings(BaseModel):
     """Thresholds and windows (days). Defaults are rules.md's; *default* ones are not in the seeds."""
 
+    # an answer's cards: a patient-view answer aims at this many (critical and warning never fold)
+    card_budget: int = Field(4, ge=1, le=20)
+
     # shared
     population_profile: PopulationProfile = PopulationProfile.CN
     albumin_reference_g_per_l: float = Field(40.0, ge=30, le=50)
