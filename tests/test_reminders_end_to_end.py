@@ -25,8 +25,8 @@ from service.app import create_app
 from service.reminders.runner import dispatch_once
 from service.settings import Settings
 from tests.conftest import service_unavailable
+from tests.fhir_server import FhirServer, running_fhir_server
 from tests.service.persistence.databases import drop_redis_namespace, pg_url, redis_url, truncate_postgres
-from tests.service.reminders.fhir_server import FhirServer, running_fhir_server
 from tests.service.reminders.workers import Worker, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]

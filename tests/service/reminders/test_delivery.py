@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.persistence.models import ReminderStatus
 from service.reminders.delivery import Outcome, backoff_seconds, deliver_reminder
 from service.settings import Settings
-from tests.service.reminders.fhir_server import FhirServer
+from tests.fhir_server import FhirServer
 from tests.service.reminders.helpers import NOW, TODAY, add_reminder, reminder
 
 
