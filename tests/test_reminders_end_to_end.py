@@ -33,11 +33,11 @@ pytestmark = [pytest.mark.services, pytest.mark.slow]
 __all__ = ["pg_url", "redis_url"]  # fixtures
 
 PATIENT = "e2e-denosumab"
-NOW = datetime.now(UTC)
+STARTED = datetime.now(UTC)
 
 
 def _at(days_ago: int) -> str:
-    return (NOW - timedelta(days=days_ago)).isoformat()
+    return (STARTED - timedelta(days=days_ago)).isoformat()
 
 
 def _lab(rid: str, loinc: str, value: float, unit: str, days_ago: int) -> dict[str, Any]:

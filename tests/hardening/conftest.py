@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.settings import Settings
-from tests.conftest import NOW
+from tests.builders import NOW
 from tests.fhir_server import FhirServer, running_fhir_server
 
 MakeApp = Callable[..., TestClient]

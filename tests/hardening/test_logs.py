@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 
 from service import _logging
 from tests.cds_hooks.support import SigningKey, jwks, make_token
-from tests.fhir_server import FhirServer
+from tests.fhir_server import FhirServer, searchset
 from tests.hardening.bodies import (
     BIRTH_DATE,
     DOSAGE_TEXT,
@@ -38,7 +38,6 @@ from tests.hardening.bodies import (
     fetching,
     hook_body,
     patient,
-    searchset,
 )
 from tests.hardening.conftest import MakeApp
 

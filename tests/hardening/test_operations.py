@@ -33,8 +33,8 @@ from sqlalchemy.engine import make_url
 from cds_hooks._replay import _name
 from tests.cds_hooks.support import SigningKey, jwks, make_token
 from tests.conftest import service_unavailable
-from tests.fhir_server import FhirServer
-from tests.hardening.bodies import PATIENT_ID, PV, condition, fetching, hook_body, searchset
+from tests.fhir_server import FhirServer, searchset
+from tests.hardening.bodies import PATIENT_ID, PV, condition, fetching, hook_body
 from tests.hardening.conftest import MakeApp
 from tests.hardening.servers import TcpProxy, free_port
 from tests.service.persistence.databases import (
