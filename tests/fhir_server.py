@@ -12,7 +12,7 @@ It answers, in this order, for every request:
    in-memory ``resources``, in pages of ``page_sizes[Type]`` linked by ``next`` URLs; a type it
    holds no list for is a 404, so an empty server answers 404 to everything.
 
-Every request is recorded in ``seen`` (method, path with query, lower-cased headers); with
+Every request is recorded in ``seen`` (path with query, lower-cased headers, method, body); with
 ``token`` set, requests without ``Authorization: Bearer <token>`` get a 401. The FHIR base URL is
 ``url`` (``base + "/fhir"``); routes are absolute paths such as ``/fhir/Condition?patient=123``.
 """
@@ -41,6 +41,7 @@ class Seen:
     path: str
     headers: dict[str, str]
     method: str = "GET"
+    body: bytes = b""
 
 
 @dataclass
@@ -235,11 +236,11 @@ class FhirServer:
         if len(segments) != 1 or segments[0] not in self.resources:
             return 404, {"resourceType": "OperationOutcome", "issue": []}
         rtype = segments[0]
-        patient = (query.get("patient") or query.get("subject") or [None])[0]
+        wanted = query.get("patient") or query.get("subject") or []
         rows = [
             r
             for r in self.resources.get(rtype, [])
-            if patient is None or _subject_id(r) == patient.rpartition("/")[2]
+            if not wanted or _subject_id(r) == wanted[0].rpartition("/")[2]
         ]
         size = self.page_sizes.get(rtype)
         if size is None:
@@ -286,7 +287,7 @@ def running_fhir_server(server: FhirServer | None = None) -> Iterator[FhirServer
             headers = {k.lower(): v for k, v in self.headers.items()}
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            state.seen.append(Seen(self.path, headers, self.command))
+            state.seen.append(Seen(self.path, headers, self.command, body))
             self.close_connection = True
             exchange = Exchange(self.path, headers, self.connection, stop, state.base, self.command, body)
             if state.delay_seconds:
