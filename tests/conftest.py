@@ -1,18 +1,22 @@
-"""Shared test helpers: a fixed clock, an app on a throwaway SQLite database, the fixtures folder."""
+"""Shared test helpers: an app on a throwaway SQLite database at the fixed clock, the fixtures folder.
+
+The clock and the builders of kernel values are in tests/builders.py; the FHIR server in tests/fhir_server.py.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.builders import NOW
+
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES_DIR = REPO / "tests" / "fixtures"
-NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
 def service_unavailable(what: str) -> None:

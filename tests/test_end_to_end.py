@@ -11,20 +11,19 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+
+from tests.fhir_server import FhirServer, running_fhir_server
 
 TOKEN = "fhir-access-token-e2e"
 PATIENT = "den-1"
@@ -85,6 +84,10 @@ def _chart() -> dict[str, list[dict[str, Any]]]:
             },
         ],
         "Observation": labs,
+        "MedicationRequest": [],
+        "MedicationStatement": [],
+        "MedicationDispense": [],
+        "Procedure": [],
         "MedicationAdministration": [
             {
                 "resourceType": "MedicationAdministration",
@@ -101,65 +104,13 @@ def _chart() -> dict[str, list[dict[str, Any]]]:
     }
 
 
-class FhirServer:
-    """Answers patient-scoped searches; Observation comes in pages of one via `next` links."""
-
-    def __init__(self) -> None:
-        self.chart = _chart()
-        self.requests: list[tuple[str, str | None]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                return
-
-            def do_GET(self) -> None:
-                outer.requests.append((self.path, self.headers.get("Authorization")))
-                if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-                    self._send(401, {"resourceType": "OperationOutcome", "issue": []})
-                    return
-                url = urlparse(self.path)
-                parts = url.path.strip("/").split("/")
-                if len(parts) == 3 and parts[1] == "Patient":
-                    found = [p for p in outer.chart["Patient"] if p["id"] == parts[2]]
-                    self._send(200, found[0]) if found else self._send(404, {})
-                    return
-                rtype = parts[-1]
-                rows = outer.chart.get(rtype, [])
-                page = int(parse_qs(url.query).get("_page", ["0"])[0])
-                bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "entry": []}
-                if rtype == "Observation":
-                    bundle["entry"] = [{"resource": r} for r in rows[page : page + 1]]
-                    if page + 1 < len(rows):
-                        nxt = f"http://127.0.0.1:{outer.port}/fhir/Observation?patient={PATIENT}&_page={page + 1}"
-                        bundle["link"] = [{"relation": "next", "url": nxt}]
-                else:
-                    bundle["entry"] = [{"resource": r} for r in rows]
-                self._send(200, bundle)
-
-            def _send(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/fhir+json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.base = f"http://127.0.0.1:{self.port}/fhir"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def fhir() -> Iterator[FhirServer]:
-    server = FhirServer()
-    yield server
-    server.close()
+    """Answers patient-scoped searches with the token only; Observation comes in pages of one."""
+    with running_fhir_server(
+        FhirServer(resources=_chart(), page_sizes={"Observation": 1}, token=TOKEN)
+    ) as server:
+        yield server
 
 
 def _start(
@@ -207,7 +158,7 @@ def _patient_view(fhir: FhirServer) -> dict[str, Any]:
     return {
         "hook": "patient-view",
         "hookInstance": str(uuid.uuid4()),
-        "fhirServer": fhir.base,
+        "fhirServer": fhir.url,
         "fhirAuthorization": {
             "access_token": TOKEN,
             "token_type": "Bearer",
@@ -237,9 +188,9 @@ def test_patient_view_fetches_from_the_fhir_server_and_answers_cards(
         topics = {c["source"]["topic"]["code"] for c in response.json()["cards"]}
         assert "denosumab-dose-due" in topics
         assert "monitoring-overdue" in topics  # calcium last done 400 days ago, on denosumab
-        paths = [p for p, _ in fhir.requests]
+        paths = fhir.paths()
         assert any("_page=2" in p for p in paths), "the Observation search's next links were followed"
-        assert all(auth == f"Bearer {TOKEN}" for _, auth in fhir.requests)
+        assert all(seen.headers.get("authorization") == f"Bearer {TOKEN}" for seen in fhir.seen)
         reminders = httpx.get(f"{base}/reminders", params={"patient": PATIENT}).json()
         rows = reminders if isinstance(reminders, list) else reminders["reminders"]
         assert "denosumab-dose-due" in {r["topic"] for r in rows}
@@ -260,7 +211,7 @@ def test_with_auth_on_a_signed_request_passes_and_an_unsigned_one_is_refused(
         tmp_path,
         {
             "BHCDS_AUTH_ENABLED": "true",
-            "BHCDS_AUTH_ISSUERS": json.dumps({issuer: {"jwks": str(jwks), "fhir_servers": [fhir.base]}}),
+            "BHCDS_AUTH_ISSUERS": json.dumps({issuer: {"jwks": str(jwks), "fhir_servers": [fhir.url]}}),
         },
     )
     try:

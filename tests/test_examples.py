@@ -7,15 +7,15 @@ import json
 import re
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.builders import NOW
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-AS_OF = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 NAMES = sorted(p.name.removesuffix(".cards.json") for p in EXAMPLES.glob("*.cards.json"))
 
 
@@ -89,7 +89,7 @@ def test_there_is_an_example_per_headline_topic() -> None:
 def test_example_gives_its_documented_cards(name: str, app_factory: Callable[..., TestClient]) -> None:
     documented = json.loads((EXAMPLES / f"{name}.cards.json").read_text())
     request = json.loads((EXAMPLES / f"{name}.json").read_text())
-    client = app_factory(now=AS_OF)
+    client = app_factory(now=NOW)
     response = client.post(
         f"/cds-services/{documented['service']}",
         json=request,

@@ -25,19 +25,19 @@ from service.app import create_app
 from service.reminders.runner import dispatch_once
 from service.settings import Settings
 from tests.conftest import service_unavailable
+from tests.fhir_server import FhirServer, running_fhir_server
 from tests.service.persistence.databases import drop_redis_namespace, pg_url, redis_url, truncate_postgres
-from tests.service.reminders.fhir_server import FhirServer, running_fhir_server
 from tests.service.reminders.workers import Worker, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 __all__ = ["pg_url", "redis_url"]  # fixtures
 
 PATIENT = "e2e-denosumab"
-NOW = datetime.now(UTC)
+STARTED = datetime.now(UTC)
 
 
 def _at(days_ago: int) -> str:
-    return (NOW - timedelta(days=days_ago)).isoformat()
+    return (STARTED - timedelta(days=days_ago)).isoformat()
 
 
 def _lab(rid: str, loinc: str, value: float, unit: str, days_ago: int) -> dict[str, Any]:

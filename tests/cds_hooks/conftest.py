@@ -13,29 +13,31 @@ from fastapi.testclient import TestClient
 from cds_hooks import Card, HookCall, ProtocolConfig, mount
 from tests.cds_hooks.support import (
     Harness,
-    LoopbackServer,
     MemoryFeedbackStore,
     SigningKey,
     dummy_services,
-    serve,
 )
+from tests.fhir_server import FhirServer, running_fhir_server
 
 
 @pytest.fixture
-def fhir() -> Iterator[LoopbackServer]:
-    """A FHIR server on 127.0.0.1 (base URL ``fhir.base + "/fhir"``)."""
-    yield from serve()
+def fhir() -> Iterator[FhirServer]:
+    """A FHIR server on 127.0.0.1 (base URL ``fhir.url``, that is ``fhir.base + "/fhir"``)."""
+    with running_fhir_server() as server:
+        yield server
 
 
 @pytest.fixture
-def elsewhere() -> Iterator[LoopbackServer]:
+def elsewhere() -> Iterator[FhirServer]:
     """Another origin (another port on 127.0.0.1)."""
-    yield from serve()
+    with running_fhir_server() as server:
+        yield server
 
 
 @pytest.fixture
-def jwks_server() -> Iterator[LoopbackServer]:
-    yield from serve()
+def jwks_server() -> Iterator[FhirServer]:
+    with running_fhir_server() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -1,20 +1,19 @@
-"""Helpers for the protocol tests: loopback HTTP servers, signing keys and tokens, a dummy app."""
+"""Helpers for the protocol tests: signing keys and tokens, a dummy app (the FHIR server is tests/fhir_server.py)."""
 
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
 from fastapi.testclient import TestClient
 
 from cds_hooks import Card, CdsService, FeedbackItem, HookCall, ServiceDefinition, Source
+from tests.fhir_server import searchset
 
 ISSUER = "https://ehr.example.org"
 TESTSERVER = "http://testserver"
@@ -24,80 +23,6 @@ PREFETCH = {
 }
 PATIENT = {"resourceType": "Patient", "id": "123"}
 CONDITION = {"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/123"}}
-
-
-# --- loopback HTTP server -------------------------------------------------------------------------
-
-
-@dataclass
-class Seen:
-    path: str
-    headers: dict[str, str]
-
-
-@dataclass
-class LoopbackServer:
-    """Answers GETs from ``routes`` (path with query → (status, body)); records every request."""
-
-    routes: dict[str, tuple[int, bytes, dict[str, str]]] = field(default_factory=dict)
-    seen: list[Seen] = field(default_factory=list)
-    delay_seconds: float = 0.0
-    base: str = ""
-
-    def json(self, path: str, body: Any, status: int = 200) -> None:
-        self.routes[path] = (status, json.dumps(body).encode(), {})
-
-    def raw(self, path: str, body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> None:
-        self.routes[path] = (status, body, headers or {})
-
-    def paths(self) -> list[str]:
-        return [s.path for s in self.seen]
-
-
-def serve() -> Iterator[LoopbackServer]:
-    """Run a :class:`LoopbackServer` on 127.0.0.1 in a thread for the duration of the generator."""
-    state = LoopbackServer()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            state.seen.append(Seen(self.path, {k.lower(): v for k, v in self.headers.items()}))
-            if state.delay_seconds:
-                time.sleep(state.delay_seconds)
-            status, body, headers = state.routes.get(
-                self.path, (404, b'{"resourceType":"OperationOutcome"}', {})
-            )
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Type", "application/fhir+json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    state.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def searchset(*resources: dict[str, Any], next_url: str | None = None) -> dict[str, Any]:
-    bundle: dict[str, Any] = {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "entry": [{"resource": r, "search": {"mode": "match"}} for r in resources],
-    }
-    if next_url:
-        bundle["link"] = [{"relation": "next", "url": next_url}]
-    return bundle
 
 
 # --- keys and tokens ------------------------------------------------------------------------------

@@ -28,7 +28,6 @@ from tests.cds_hooks.support import (
     ISSUER,
     TESTSERVER,
     Harness,
-    LoopbackServer,
     MemoryFeedbackStore,
     SigningKey,
     dummy_services,
@@ -37,6 +36,7 @@ from tests.cds_hooks.support import (
     make_token,
 )
 from tests.conftest import service_unavailable
+from tests.fhir_server import FhirServer
 
 PV = "/cds-services/test-patient-view"
 PV_URL = TESTSERVER + PV
@@ -63,7 +63,7 @@ def other_ec_key() -> SigningKey:
 
 
 @pytest.fixture
-def policy(jwks_server: LoopbackServer, ec_key: SigningKey, rsa_key: SigningKey) -> IssuerPolicy:
+def policy(jwks_server: FhirServer, ec_key: SigningKey, rsa_key: SigningKey) -> IssuerPolicy:
     jwks_server.json("/jwks.json", jwks(ec_key, rsa_key))
     return IssuerPolicy(jwks=jwks_server.base + "/jwks.json")
 
@@ -289,7 +289,7 @@ def test_behind_a_proxy_aud_is_the_public_url(
 
 
 def test_a_jku_not_on_the_allowlist_is_never_fetched(
-    secured: Harness, elsewhere: LoopbackServer, other_ec_key: SigningKey
+    secured: Harness, elsewhere: FhirServer, other_ec_key: SigningKey
 ) -> None:
     elsewhere.json("/jwks.json", jwks(other_ec_key))
     token = make_token(other_ec_key, PV_URL, headers={"jku": elsewhere.base + "/jwks.json"})
@@ -300,8 +300,8 @@ def test_a_jku_not_on_the_allowlist_is_never_fetched(
 
 def test_an_allowlisted_jku_supplies_the_key(
     make_app: Callable[..., Harness],
-    jwks_server: LoopbackServer,
-    elsewhere: LoopbackServer,
+    jwks_server: FhirServer,
+    elsewhere: FhirServer,
     ec_key: SigningKey,
     other_ec_key: SigningKey,
 ) -> None:
@@ -349,7 +349,7 @@ def test_a_pinned_key_verifies_a_token_whose_jku_host_is_unreachable(
 
 
 def test_a_pinned_key_wins_over_a_jku_serving_another_key_under_its_kid(
-    pinned: Callable[[str], Harness], elsewhere: LoopbackServer, ec_key: SigningKey, other_ec_key: SigningKey
+    pinned: Callable[[str], Harness], elsewhere: FhirServer, ec_key: SigningKey, other_ec_key: SigningKey
 ) -> None:
     elsewhere.json("/jwks.json", jwks(other_ec_key.with_kid(ec_key.kid)))
     token = make_token(ec_key, PV_URL, headers={"jku": elsewhere.base + "/jwks.json"})
@@ -361,7 +361,7 @@ def test_a_pinned_key_wins_over_a_jku_serving_another_key_under_its_kid(
 
 
 def test_a_kid_the_pinned_keys_lack_is_fetched_from_the_allowlisted_jku(
-    pinned: Callable[[str], Harness], elsewhere: LoopbackServer, other_ec_key: SigningKey
+    pinned: Callable[[str], Harness], elsewhere: FhirServer, other_ec_key: SigningKey
 ) -> None:
     elsewhere.json("/jwks.json", jwks(other_ec_key))
     token = make_token(other_ec_key, PV_URL, headers={"jku": elsewhere.base + "/jwks.json"})
@@ -385,7 +385,7 @@ def test_a_kid_neither_pinned_nor_at_an_unreachable_jku_is_a_401(
 
 
 def test_a_rotated_key_is_picked_up_without_a_restart(
-    secured: Harness, jwks_server: LoopbackServer, ec_key: SigningKey, other_ec_key: SigningKey
+    secured: Harness, jwks_server: FhirServer, ec_key: SigningKey, other_ec_key: SigningKey
 ) -> None:
     def call(key: SigningKey) -> int:
         return secured.client.post(PV, json=hook_body(), headers=bearer(make_token(key, PV_URL))).status_code
@@ -401,7 +401,7 @@ def test_a_rotated_key_is_picked_up_without_a_restart(
 
 
 def test_an_unreachable_jwks_is_a_401(
-    make_app: Callable[..., Harness], jwks_server: LoopbackServer, ec_key: SigningKey
+    make_app: Callable[..., Harness], jwks_server: FhirServer, ec_key: SigningKey
 ) -> None:
     jwks_server.raw("/jwks.json", b"oops", 500)
     harness = make_app(ProtocolConfig(issuers={ISSUER: IssuerPolicy(jwks=jwks_server.base + "/jwks.json")}))
@@ -424,7 +424,7 @@ def cache_and_clock() -> Iterator[tuple[JwksCache, FakeClock]]:
 
 
 def test_unknown_kids_refresh_at_most_once_per_interval(
-    cache_and_clock: tuple[JwksCache, FakeClock], jwks_server: LoopbackServer, ec_key: SigningKey
+    cache_and_clock: tuple[JwksCache, FakeClock], jwks_server: FhirServer, ec_key: SigningKey
 ) -> None:
     cache, clock = cache_and_clock
     source = jwks_server.base + "/jwks.json"
@@ -444,7 +444,7 @@ def test_unknown_kids_refresh_at_most_once_per_interval(
 
 def test_keys_are_reloaded_after_max_age_and_kept_if_the_reload_fails(
     cache_and_clock: tuple[JwksCache, FakeClock],
-    jwks_server: LoopbackServer,
+    jwks_server: FhirServer,
     ec_key: SigningKey,
     other_ec_key: SigningKey,
 ) -> None:

@@ -19,13 +19,12 @@ from tests.cds_hooks.support import (
     PATIENT,
     TESTSERVER,
     Harness,
-    LoopbackServer,
     SigningKey,
     hook_body,
     jwks,
     make_token,
-    searchset,
 )
+from tests.fhir_server import FhirServer, searchset
 
 PV = "/cds-services/test-patient-view"
 TOKEN = "fhir-access-token-123"
@@ -33,7 +32,7 @@ C2 = {"resourceType": "Condition", "id": "c2", "subject": {"reference": "Patient
 C3 = {"resourceType": "Condition", "id": "c3", "subject": {"reference": "Patient/123"}}
 
 
-def with_fhir(fhir: LoopbackServer, **prefetch: Any) -> dict[str, Any]:
+def with_fhir(fhir: FhirServer, **prefetch: Any) -> dict[str, Any]:
     """A patient-view request naming ``fhir`` as its FHIR server; ``prefetch`` as given (``...`` drops a key)."""
     body = hook_body(fhirServer=fhir.base + "/fhir", fhirAuthorization=fhir_authorization())
     body["prefetch"] = {k: v for k, v in {"patient": PATIENT, **prefetch}.items() if v is not ...}
@@ -61,7 +60,7 @@ def outcome(response: Any, status: int) -> dict[str, Any]:
 # --- present ---------------------------------------------------------------------------------------
 
 
-def test_a_full_prefetch_needs_no_fhir_server(app: Harness, fhir: LoopbackServer) -> None:
+def test_a_full_prefetch_needs_no_fhir_server(app: Harness, fhir: FhirServer) -> None:
     response = app.client.post(PV, json=with_fhir(fhir, conditions=searchset(CONDITION, C2)))
 
     assert response.status_code == 200
@@ -79,9 +78,7 @@ def test_search_outcome_entries_are_not_resources(app: Harness) -> None:
     assert app.calls[0].data["conditions"] == [CONDITION]
 
 
-def test_a_paginated_prefetch_bundle_is_followed_on_the_fhir_server(
-    app: Harness, fhir: LoopbackServer
-) -> None:
+def test_a_paginated_prefetch_bundle_is_followed_on_the_fhir_server(app: Harness, fhir: FhirServer) -> None:
     fhir.json(
         "/fhir/Condition?patient=123&page=2", searchset(C2, next_url=fhir.base + "/fhir/Condition?page=3")
     )
@@ -100,7 +97,7 @@ def test_a_paginated_prefetch_bundle_is_followed_on_the_fhir_server(
 
 
 def test_an_absent_key_is_fetched_with_the_bearer_token_following_next_links(
-    app: Harness, fhir: LoopbackServer
+    app: Harness, fhir: FhirServer
 ) -> None:
     fhir.json(
         "/fhir/Condition?patient=123", searchset(CONDITION, next_url=fhir.base + "/fhir/Condition?page=2")
@@ -117,7 +114,7 @@ def test_an_absent_key_is_fetched_with_the_bearer_token_following_next_links(
 
 
 def test_no_prefetch_at_all_fetches_every_key_a_read_giving_one_resource(
-    app: Harness, fhir: LoopbackServer
+    app: Harness, fhir: FhirServer
 ) -> None:
     fhir.json("/fhir/Patient/123", PATIENT)
     fhir.json("/fhir/Condition?patient=123", searchset(CONDITION))
@@ -132,7 +129,7 @@ def test_no_prefetch_at_all_fetches_every_key_a_read_giving_one_resource(
     assert sorted(fhir.paths()) == ["/fhir/Condition?patient=123", "/fhir/Patient/123"]
 
 
-def test_a_fhir_server_base_with_a_trailing_slash(app: Harness, fhir: LoopbackServer) -> None:
+def test_a_fhir_server_base_with_a_trailing_slash(app: Harness, fhir: FhirServer) -> None:
     fhir.json("/fhir/Condition?patient=123", searchset(CONDITION))
     body = with_fhir(fhir)
     body["fhirServer"] += "/"
@@ -141,7 +138,7 @@ def test_a_fhir_server_base_with_a_trailing_slash(app: Harness, fhir: LoopbackSe
     assert fhir.paths() == ["/fhir/Condition?patient=123"]
 
 
-def test_without_fhir_authorization_no_token_is_sent(app: Harness, fhir: LoopbackServer) -> None:
+def test_without_fhir_authorization_no_token_is_sent(app: Harness, fhir: FhirServer) -> None:
     fhir.json("/fhir/Condition?patient=123", searchset(CONDITION))
     body = with_fhir(fhir)
     del body["fhirAuthorization"]
@@ -153,7 +150,7 @@ def test_without_fhir_authorization_no_token_is_sent(app: Harness, fhir: Loopbac
 # --- null and OperationOutcome ---------------------------------------------------------------------
 
 
-def test_a_null_prefetch_means_no_data_and_nothing_is_fetched(app: Harness, fhir: LoopbackServer) -> None:
+def test_a_null_prefetch_means_no_data_and_nothing_is_fetched(app: Harness, fhir: FhirServer) -> None:
     response = app.client.post(PV, json=with_fhir(fhir, conditions=None))
 
     assert response.status_code == 200
@@ -162,7 +159,7 @@ def test_a_null_prefetch_means_no_data_and_nothing_is_fetched(app: Harness, fhir
 
 
 def test_an_operation_outcome_in_place_of_a_prefetch_is_fetched_instead(
-    app: Harness, fhir: LoopbackServer, caplog: pytest.LogCaptureFixture
+    app: Harness, fhir: FhirServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     fhir.json("/fhir/Condition?patient=123", searchset(CONDITION))
     failed = {
@@ -194,7 +191,7 @@ def test_an_absent_key_without_a_fhir_server_is_a_412(app: Harness) -> None:
     assert app.calls == []
 
 
-def test_more_pages_without_a_fhir_server_is_a_412(app: Harness, fhir: LoopbackServer) -> None:
+def test_more_pages_without_a_fhir_server_is_a_412(app: Harness, fhir: FhirServer) -> None:
     body = hook_body()
     body["prefetch"]["conditions"] = searchset(CONDITION, next_url=fhir.base + "/fhir/Condition?page=2")
 
@@ -216,7 +213,7 @@ def test_more_pages_without_a_fhir_server_is_a_412(app: Harness, fhir: LoopbackS
     ids=["500", "401", "malformed JSON", "not an object", "not a resource", "OperationOutcome", "bad Bundle"],
 )
 def test_a_failing_fhir_server_is_a_412(
-    app: Harness, fhir: LoopbackServer, status: int, content: bytes, caplog: pytest.LogCaptureFixture
+    app: Harness, fhir: FhirServer, status: int, content: bytes, caplog: pytest.LogCaptureFixture
 ) -> None:
     fhir.raw("/fhir/Condition?patient=123", content, status)
 
@@ -229,7 +226,7 @@ def test_a_failing_fhir_server_is_a_412(
 
 
 def test_a_next_link_to_another_origin_is_a_412_and_gets_no_token(
-    app: Harness, fhir: LoopbackServer, elsewhere: LoopbackServer
+    app: Harness, fhir: FhirServer, elsewhere: FhirServer
 ) -> None:
     elsewhere.json("/fhir/Condition?page=2", searchset(C2))
     fhir.json(
@@ -242,7 +239,7 @@ def test_a_next_link_to_another_origin_is_a_412_and_gets_no_token(
 
 
 def test_a_prefetch_bundle_linking_to_another_origin_is_a_412_and_gets_no_token(
-    app: Harness, fhir: LoopbackServer, elsewhere: LoopbackServer
+    app: Harness, fhir: FhirServer, elsewhere: FhirServer
 ) -> None:
     first_page = searchset(CONDITION, next_url=elsewhere.base + "/fhir/Condition?page=2")
 
@@ -250,7 +247,7 @@ def test_a_prefetch_bundle_linking_to_another_origin_is_a_412_and_gets_no_token(
     assert elsewhere.seen == []
 
 
-def test_a_redirect_is_not_followed(app: Harness, fhir: LoopbackServer, elsewhere: LoopbackServer) -> None:
+def test_a_redirect_is_not_followed(app: Harness, fhir: FhirServer, elsewhere: FhirServer) -> None:
     elsewhere.json("/steal", searchset(CONDITION))
     fhir.raw("/fhir/Condition?patient=123", b"", 302, {"Location": elsewhere.base + "/steal"})
 
@@ -258,7 +255,7 @@ def test_a_redirect_is_not_followed(app: Harness, fhir: LoopbackServer, elsewher
     assert elsewhere.seen == []
 
 
-def test_more_pages_than_allowed_is_a_412(make_app: Callable[..., Harness], fhir: LoopbackServer) -> None:
+def test_more_pages_than_allowed_is_a_412(make_app: Callable[..., Harness], fhir: FhirServer) -> None:
     harness = make_app(ProtocolConfig(auth_enabled=False, fhir_max_pages=2))
     fhir.json(
         "/fhir/Condition?patient=123", searchset(CONDITION, next_url=fhir.base + "/fhir/Condition?page=2")
@@ -272,7 +269,7 @@ def test_more_pages_than_allowed_is_a_412(make_app: Callable[..., Harness], fhir
     assert len(fhir.seen) == 2
 
 
-def test_exactly_the_allowed_pages_are_served(make_app: Callable[..., Harness], fhir: LoopbackServer) -> None:
+def test_exactly_the_allowed_pages_are_served(make_app: Callable[..., Harness], fhir: FhirServer) -> None:
     harness = make_app(ProtocolConfig(auth_enabled=False, fhir_max_pages=2))
     fhir.json(
         "/fhir/Condition?patient=123", searchset(CONDITION, next_url=fhir.base + "/fhir/Condition?page=2")
@@ -283,7 +280,7 @@ def test_exactly_the_allowed_pages_are_served(make_app: Callable[..., Harness], 
     assert harness.calls[0].data["conditions"] == [CONDITION, C2]
 
 
-def test_a_slow_fhir_server_is_a_412_timeout(make_app: Callable[..., Harness], fhir: LoopbackServer) -> None:
+def test_a_slow_fhir_server_is_a_412_timeout(make_app: Callable[..., Harness], fhir: FhirServer) -> None:
     harness = make_app(ProtocolConfig(auth_enabled=False, fhir_timeout_seconds=0.2))
     fhir.json("/fhir/Condition?patient=123", searchset(CONDITION))
     fhir.delay_seconds = 0.6
@@ -294,7 +291,7 @@ def test_a_slow_fhir_server_is_a_412_timeout(make_app: Callable[..., Harness], f
 
 
 def test_the_whole_hook_is_bounded_by_its_deadline(
-    make_app: Callable[..., Harness], fhir: LoopbackServer
+    make_app: Callable[..., Harness], fhir: FhirServer
 ) -> None:
     harness = make_app(ProtocolConfig(auth_enabled=False, hook_deadline_ms=200))
     fhir.json("/fhir/Condition?patient=123", searchset(CONDITION))
@@ -336,7 +333,7 @@ def _signed(key: SigningKey) -> dict[str, str]:
 
 @pytest.mark.parametrize("allowed", [None, "exact", "trailing slash"])
 def test_an_allowed_fhir_server_is_called(
-    secured: Callable[..., Harness], fhir: LoopbackServer, ec_key: SigningKey, allowed: str | None
+    secured: Callable[..., Harness], fhir: FhirServer, ec_key: SigningKey, allowed: str | None
 ) -> None:
     base = fhir.base + "/fhir"
     harness = secured(None if allowed is None else (base + "/" if allowed == "trailing slash" else base,))
@@ -351,7 +348,7 @@ def test_an_allowed_fhir_server_is_called(
 
 
 def test_a_fhir_server_the_issuer_does_not_allow_is_never_called(
-    secured: Callable[..., Harness], fhir: LoopbackServer, ec_key: SigningKey
+    secured: Callable[..., Harness], fhir: FhirServer, ec_key: SigningKey
 ) -> None:
     harness = secured(("https://fhir.ehr.example.org/r4",))
     fhir.json("/fhir/Condition?patient=123", searchset(CONDITION))
@@ -363,7 +360,7 @@ def test_a_fhir_server_the_issuer_does_not_allow_is_never_called(
 
 
 def test_a_full_prefetch_still_serves_when_the_fhir_server_is_not_allowed(
-    secured: Callable[..., Harness], fhir: LoopbackServer, ec_key: SigningKey
+    secured: Callable[..., Harness], fhir: FhirServer, ec_key: SigningKey
 ) -> None:
     harness = secured(("https://fhir.ehr.example.org/r4",))
 
@@ -388,8 +385,8 @@ def test_a_full_prefetch_still_serves_when_the_fhir_server_is_not_allowed(
 )
 def test_with_auth_off_a_fhir_server_off_the_allowlist_is_a_412_and_never_called(
     make_app: Callable[..., Harness],
-    fhir: LoopbackServer,
-    elsewhere: LoopbackServer,
+    fhir: FhirServer,
+    elsewhere: FhirServer,
     allowlist: tuple[str, ...],
 ) -> None:
     allowed = tuple(a.format(base=fhir.base, other_port=elsewhere.base) for a in allowlist)
@@ -407,7 +404,7 @@ def test_with_auth_off_a_fhir_server_off_the_allowlist_is_a_412_and_never_called
 
 @pytest.mark.parametrize("allowed", ["{base}/fhir", "{base}/fhir/", "{base}", "{base}/"])
 def test_with_auth_off_an_allowed_fhir_server_is_called(
-    make_app: Callable[..., Harness], fhir: LoopbackServer, allowed: str
+    make_app: Callable[..., Harness], fhir: FhirServer, allowed: str
 ) -> None:
     harness = make_app(ProtocolConfig(auth_enabled=False, fhir_servers=(allowed.format(base=fhir.base),)))
     fhir.json("/fhir/Condition?patient=123", searchset(CONDITION))
@@ -419,7 +416,7 @@ def test_with_auth_off_an_allowed_fhir_server_is_called(
     assert harness.calls[0].fhir_server == fhir.base + "/fhir"
 
 
-def test_with_auth_off_and_no_allowlist_any_fhir_server_is_called(app: Harness, fhir: LoopbackServer) -> None:
+def test_with_auth_off_and_no_allowlist_any_fhir_server_is_called(app: Harness, fhir: FhirServer) -> None:
     fhir.json("/fhir/Condition?patient=123", searchset(CONDITION))
 
     assert app.client.post(PV, json=with_fhir(fhir)).status_code == 200
@@ -427,7 +424,7 @@ def test_with_auth_off_and_no_allowlist_any_fhir_server_is_called(app: Harness, 
 
 
 def test_with_auth_off_a_full_prefetch_serves_whatever_fhir_server_is_named(
-    make_app: Callable[..., Harness], fhir: LoopbackServer
+    make_app: Callable[..., Harness], fhir: FhirServer
 ) -> None:
     harness = make_app(ProtocolConfig(auth_enabled=False, fhir_servers=("https://fhir.ehr.example.org",)))
 
@@ -469,7 +466,7 @@ def test_an_allowlist_entry_without_a_path_allows_its_whole_origin() -> None:
 
 
 def test_an_issuer_allowlist_matches_a_deeper_base_the_same_way(
-    secured: Callable[..., Harness], fhir: LoopbackServer, ec_key: SigningKey
+    secured: Callable[..., Harness], fhir: FhirServer, ec_key: SigningKey
 ) -> None:
     harness = secured((fhir.base,))  # the origin allows its /fhir base
     fhir.json("/fhir/Condition?patient=123", searchset(CONDITION))
@@ -509,7 +506,7 @@ def test_an_issuer_allowlist_matches_a_deeper_base_the_same_way(
     ],
 )
 def test_a_patient_prefetch_that_is_not_the_contexts_patient_is_a_400(
-    app: Harness, fhir: LoopbackServer, patient: dict[str, Any], patient_id: str, got: str
+    app: Harness, fhir: FhirServer, patient: dict[str, Any], patient_id: str, got: str
 ) -> None:
     body = with_fhir(fhir, patient=patient, conditions=searchset(CONDITION))
     body["context"]["patientId"] = patient_id
@@ -549,7 +546,7 @@ def test_a_patient_prefetch_sent_as_a_bundle_of_that_patient_is_accepted(app: Ha
 
 
 def test_a_patient_prefetch_sent_as_an_operation_outcome_is_still_fetched(
-    app: Harness, fhir: LoopbackServer
+    app: Harness, fhir: FhirServer
 ) -> None:
     fhir.json("/fhir/Patient/123", PATIENT)
     failed = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "timeout"}]}

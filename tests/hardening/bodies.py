@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from service.cds_services import PREFETCH
+from tests.fhir_server import searchset
 
 PV = "/cds-services/bone-health-patient-view"
 OSEL = "/cds-services/bone-health-order-select"
@@ -65,10 +66,6 @@ def pioglitazone_order(oid: str = "mr-tzd") -> dict[str, Any]:
         "dosageInstruction": [{"text": DOSAGE_TEXT}],
         "note": [{"text": NOTE_TEXT}],
     }
-
-
-def searchset(*resources: dict[str, Any]) -> dict[str, Any]:
-    return {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in resources]}
 
 
 def full_prefetch(**values: Any) -> dict[str, Any]:

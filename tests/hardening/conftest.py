@@ -1,4 +1,4 @@
-"""The real app (service.app.create_app) on a throwaway SQLite file, and misbehaving servers."""
+"""The real app (service.app.create_app) on a throwaway SQLite file, and FHIR servers to misbehave."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.settings import Settings
-from tests.conftest import NOW
-from tests.hardening.servers import MisbehavingServer, misbehaving_server
+from tests.builders import NOW
+from tests.fhir_server import FhirServer, running_fhir_server
 
 MakeApp = Callable[..., TestClient]
 
@@ -39,12 +39,12 @@ def make_app(tmp_path: Path) -> Iterator[MakeApp]:
 
 
 @pytest.fixture
-def fhir() -> Iterator[MisbehavingServer]:
-    with misbehaving_server() as server:
+def fhir() -> Iterator[FhirServer]:
+    with running_fhir_server() as server:
         yield server
 
 
 @pytest.fixture
-def elsewhere() -> Iterator[MisbehavingServer]:
-    with misbehaving_server() as server:
+def elsewhere() -> Iterator[FhirServer]:
+    with running_fhir_server() as server:
         yield server

@@ -15,9 +15,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.cds_hooks.support import SigningKey, jwks, make_token
+from tests.fhir_server import Exchange, FhirServer, searchset
 from tests.hardening.bodies import PATIENT_ID, PV, condition, fetching, hook_body
 from tests.hardening.conftest import MakeApp
-from tests.hardening.servers import Exchange, MisbehavingServer, gzip_bomb, searchset
+from tests.hardening.servers import gzip_bomb
 
 TOKEN = "fhir-access-token-7f3a9c"
 ISSUER = "https://ehr.example.org"
@@ -27,7 +28,7 @@ SEARCH = f"/fhir/Condition?patient={PATIENT_ID}"
 FAST = {"hook_deadline_ms": DEADLINE_MS, "fhir_timeout_seconds": 0.5}
 
 
-def call(make_app: MakeApp, fhir: MisbehavingServer, **settings: Any) -> tuple[Any, float]:
+def call(make_app: MakeApp, fhir: FhirServer, **settings: Any) -> tuple[Any, float]:
     client = make_app(**{**FAST, **settings})
     started = time.monotonic()
     response = client.post(PV, json=fetching(fhir.base, TOKEN))
@@ -50,7 +51,7 @@ def _page(n: int) -> Any:
     return answer
 
 
-def endless_chain(fhir: MisbehavingServer, delay: float = 0.0) -> None:
+def endless_chain(fhir: FhirServer, delay: float = 0.0) -> None:
     """Every page links to one more: the server never says it is done."""
 
     def answer(exchange: Exchange) -> None:
@@ -79,7 +80,7 @@ def endless_chain(fhir: MisbehavingServer, delay: float = 0.0) -> None:
     ids=["500", "503 html", "401", "truncated JSON", "html", "connection cut mid-body", "not an object"],
 )
 def test_a_failing_fhir_server_is_a_412_naming_the_key(
-    make_app: MakeApp, fhir: MisbehavingServer, behaviour: Any, expected: str
+    make_app: MakeApp, fhir: FhirServer, behaviour: Any, expected: str
 ) -> None:
     fhir.on(SEARCH, behaviour)
 
@@ -91,7 +92,7 @@ def test_a_failing_fhir_server_is_a_412_naming_the_key(
     assert fhir.seen[0].headers["authorization"] == f"Bearer {TOKEN}"  # the token went to fhirServer only
 
 
-def test_an_endless_next_chain_stops_at_the_page_limit(make_app: MakeApp, fhir: MisbehavingServer) -> None:
+def test_an_endless_next_chain_stops_at_the_page_limit(make_app: MakeApp, fhir: FhirServer) -> None:
     endless_chain(fhir)
 
     response, seconds = call(make_app, fhir, fhir_max_pages=20)
@@ -101,7 +102,7 @@ def test_an_endless_next_chain_stops_at_the_page_limit(make_app: MakeApp, fhir: 
     assert seconds < DEADLINE_MS / 1000 + MARGIN_S
 
 
-def test_an_endless_slow_next_chain_stops_at_the_deadline(make_app: MakeApp, fhir: MisbehavingServer) -> None:
+def test_an_endless_slow_next_chain_stops_at_the_deadline(make_app: MakeApp, fhir: FhirServer) -> None:
     """Each page comes just inside the read timeout, so only the deadline can end it."""
     endless_chain(fhir, delay=0.15)
 
@@ -113,7 +114,7 @@ def test_an_endless_slow_next_chain_stops_at_the_deadline(make_app: MakeApp, fhi
     assert 2 <= len(fhir.seen) < 50
 
 
-def test_a_slow_drip_server_is_cut_off_at_the_deadline(make_app: MakeApp, fhir: MisbehavingServer) -> None:
+def test_a_slow_drip_server_is_cut_off_at_the_deadline(make_app: MakeApp, fhir: FhirServer) -> None:
     """A byte every 100 ms never trips the 500 ms read timeout; the whole-hook deadline still holds."""
     body = json.dumps(searchset(condition())).encode()  # it never finishes in time anyway
     fhir.on(SEARCH, lambda ex: ex.drip(body, every_seconds=0.1))
@@ -125,7 +126,7 @@ def test_a_slow_drip_server_is_cut_off_at_the_deadline(make_app: MakeApp, fhir: 
     assert DEADLINE_MS / 1000 <= seconds < DEADLINE_MS / 1000 + MARGIN_S
 
 
-def test_a_server_that_never_answers_is_a_read_timeout(make_app: MakeApp, fhir: MisbehavingServer) -> None:
+def test_a_server_that_never_answers_is_a_read_timeout(make_app: MakeApp, fhir: FhirServer) -> None:
     fhir.on(SEARCH, lambda ex: ex.hang())
 
     response, seconds = call(make_app, fhir)
@@ -149,7 +150,7 @@ def test_a_closed_port_is_a_412_at_once(make_app: MakeApp) -> None:
 
 
 def test_a_response_declaring_more_than_the_limit_is_refused_unread(
-    make_app: MakeApp, fhir: MisbehavingServer
+    make_app: MakeApp, fhir: FhirServer
 ) -> None:
     fhir.on(SEARCH, lambda ex: ex.send(200, b"{", length=50_000_000))  # says 50 MB, sends one byte
 
@@ -160,7 +161,7 @@ def test_a_response_declaring_more_than_the_limit_is_refused_unread(
     assert seconds < MARGIN_S
 
 
-def test_an_undeclared_oversized_response_is_cut_off(make_app: MakeApp, fhir: MisbehavingServer) -> None:
+def test_an_undeclared_oversized_response_is_cut_off(make_app: MakeApp, fhir: FhirServer) -> None:
     """No Content-Length (read to close): the count of bytes actually received stops it."""
     many = searchset(*(condition(f"c{i}") for i in range(3000)))
 
@@ -171,7 +172,7 @@ def test_an_undeclared_oversized_response_is_cut_off(make_app: MakeApp, fhir: Mi
     assert issue_of(response)["code"] == "too-long"
 
 
-def test_a_gzip_bomb_is_stopped_by_the_decoded_size(make_app: MakeApp, fhir: MisbehavingServer) -> None:
+def test_a_gzip_bomb_is_stopped_by_the_decoded_size(make_app: MakeApp, fhir: FhirServer) -> None:
     bomb = gzip_bomb(16 << 20)  # 16 MiB of zeros in about 16 KB
     fhir.on(SEARCH, lambda ex: ex.send(200, bomb, headers={"Content-Encoding": "gzip"}))
 
@@ -182,7 +183,7 @@ def test_a_gzip_bomb_is_stopped_by_the_decoded_size(make_app: MakeApp, fhir: Mis
     assert seconds < DEADLINE_MS / 1000 + MARGIN_S
 
 
-def test_a_response_just_under_the_limit_is_read(make_app: MakeApp, fhir: MisbehavingServer) -> None:
+def test_a_response_just_under_the_limit_is_read(make_app: MakeApp, fhir: FhirServer) -> None:
     fhir.on(SEARCH, lambda ex: ex.json(searchset(condition())))
 
     response, _ = call(make_app, fhir, fhir_max_response_bytes=100_000)
@@ -194,7 +195,7 @@ def test_a_response_just_under_the_limit_is_read(make_app: MakeApp, fhir: Misbeh
 
 
 def test_a_next_link_to_another_origin_gets_neither_the_token_nor_a_request(
-    make_app: MakeApp, fhir: MisbehavingServer, elsewhere: MisbehavingServer
+    make_app: MakeApp, fhir: FhirServer, elsewhere: FhirServer
 ) -> None:
     fhir.on(SEARCH, lambda ex: ex.json(searchset(condition(), next_url=elsewhere.base + "/steal")))
 
@@ -204,9 +205,7 @@ def test_a_next_link_to_another_origin_gets_neither_the_token_nor_a_request(
     assert elsewhere.connections == 0
 
 
-def test_a_redirect_is_not_followed(
-    make_app: MakeApp, fhir: MisbehavingServer, elsewhere: MisbehavingServer
-) -> None:
+def test_a_redirect_is_not_followed(make_app: MakeApp, fhir: FhirServer, elsewhere: FhirServer) -> None:
     fhir.on(SEARCH, lambda ex: ex.send(302, b"", headers={"Location": elsewhere.base + "/steal"}))
 
     response, _ = call(make_app, fhir)
@@ -232,7 +231,7 @@ def test_a_fhir_server_with_credentials_in_its_url_is_a_400(make_app: MakeApp) -
     ids=["another host:port", "dot segments", "longer path", "query"],
 )
 def test_a_fhir_server_the_issuer_does_not_allow_is_never_contacted(
-    make_app: MakeApp, fhir: MisbehavingServer, elsewhere: MisbehavingServer, tmp_path: Path, named: str
+    make_app: MakeApp, fhir: FhirServer, elsewhere: FhirServer, tmp_path: Path, named: str
 ) -> None:
     key = SigningKey(ec.generate_private_key(ec.SECP384R1()), "ES384", "ssrf")
     (tmp_path / "jwks.json").write_text(json.dumps(jwks(key)))

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.fhir_server import searchset
 from tests.hardening.bodies import (
     OSEL,
     OSIGN,
@@ -25,7 +26,6 @@ from tests.hardening.bodies import (
     hook_body,
     patient,
     pioglitazone_order,
-    searchset,
     topics,
 )
 from tests.hardening.conftest import MakeApp

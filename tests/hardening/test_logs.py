@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 
 from service import _logging
 from tests.cds_hooks.support import SigningKey, jwks, make_token
+from tests.fhir_server import FhirServer, searchset
 from tests.hardening.bodies import (
     BIRTH_DATE,
     DOSAGE_TEXT,
@@ -37,10 +38,8 @@ from tests.hardening.bodies import (
     fetching,
     hook_body,
     patient,
-    searchset,
 )
 from tests.hardening.conftest import MakeApp
-from tests.hardening.servers import MisbehavingServer
 
 ISSUER = "https://ehr.example.org"
 BASE = "http://testserver"
@@ -80,7 +79,7 @@ def key() -> SigningKey:
     return SigningKey(ec.generate_private_key(ec.SECP384R1()), "ES384", "log-key")
 
 
-def _client(make_app: MakeApp, fhir: MisbehavingServer, key: SigningKey, tmp_path: Path) -> TestClient:
+def _client(make_app: MakeApp, fhir: FhirServer, key: SigningKey, tmp_path: Path) -> TestClient:
     keys = tmp_path / "jwks.json"
     keys.write_text(json.dumps(jwks(key)))
     fhir.on(f"/fhir/Condition?patient={PATIENT_ID}", lambda ex: ex.json(searchset(condition())))
@@ -96,7 +95,7 @@ def _client(make_app: MakeApp, fhir: MisbehavingServer, key: SigningKey, tmp_pat
 
 
 def test_no_line_holds_a_token_or_patient_data(
-    make_app: MakeApp, fhir: MisbehavingServer, key: SigningKey, tmp_path: Path, captured: Lines
+    make_app: MakeApp, fhir: FhirServer, key: SigningKey, tmp_path: Path, captured: Lines
 ) -> None:
     client = _client(make_app, fhir, key, tmp_path)
     jwts: list[str] = []

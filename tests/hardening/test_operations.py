@@ -33,9 +33,10 @@ from sqlalchemy.engine import make_url
 from cds_hooks._replay import _name
 from tests.cds_hooks.support import SigningKey, jwks, make_token
 from tests.conftest import service_unavailable
-from tests.hardening.bodies import PATIENT_ID, PV, condition, fetching, hook_body, searchset
+from tests.fhir_server import FhirServer, searchset
+from tests.hardening.bodies import PATIENT_ID, PV, condition, fetching, hook_body
 from tests.hardening.conftest import MakeApp
-from tests.hardening.servers import MisbehavingServer, TcpProxy, free_port
+from tests.hardening.servers import TcpProxy, free_port
 from tests.service.persistence.databases import (
     PG_SERVER,
     REDIS_URL,
@@ -252,7 +253,7 @@ def _serve(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 @pytest.mark.slow
-def test_sigterm_lets_an_in_flight_hook_finish(tmp_path: Path, fhir: MisbehavingServer) -> None:
+def test_sigterm_lets_an_in_flight_hook_finish(tmp_path: Path, fhir: FhirServer) -> None:
     def slow_search(exchange: Any) -> None:
         exchange.stop.wait(1.5)
         exchange.json(searchset(condition()))

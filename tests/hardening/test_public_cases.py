@@ -12,16 +12,16 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.fhir_server import Exchange, FhirServer, searchset
 from tests.hardening.bodies import OSEL, OSIGN, PV, pioglitazone_order
 from tests.hardening.conftest import MakeApp
-from tests.hardening.servers import Exchange, MisbehavingServer, searchset
 
 PID = "bh-case-7"
 PATIENT = {"resourceType": "Patient", "id": PID, "gender": "female", "birthDate": "1948-03-02"}
 
 
 @pytest.fixture
-def fhir_ok(fhir: MisbehavingServer) -> MisbehavingServer:
+def fhir_ok(fhir: FhirServer) -> FhirServer:
     """A FHIR server that has the patient and nothing else."""
 
     def answer(exchange: Exchange) -> None:
@@ -110,7 +110,7 @@ def _good(response: Any) -> None:
 # --- good requests -------------------------------------------------------------------------------
 
 
-def test_patient_view_good(client: TestClient, fhir_ok: MisbehavingServer) -> None:
+def test_patient_view_good(client: TestClient, fhir_ok: FhirServer) -> None:
     # mirrors cdshooks-request-patient-view-good: bare patientId and encounterId, prefetch under keys
     # the service never declared (ignored), the declared ones fetched from fhirServer
     body = _base("patient-view", fhir_ok.base + "/fhir", encounterId="enc-clinic-3")
@@ -134,7 +134,7 @@ def test_patient_view_good_with_its_fhir_server_away_is_a_412(client: TestClient
     assert response.json()["issue"][0]["diagnostics"].endswith("FHIR server unreachable")
 
 
-def test_order_select_good(client: TestClient, fhir_ok: MisbehavingServer) -> None:
+def test_order_select_good(client: TestClient, fhir_ok: FhirServer) -> None:
     # mirrors cdshooks-request-order-select-good: selections as "MedicationRequest/<id>", draftOrders
     # entries with a fullUrl, an active order with dosage and dispense details
     body = _base(
@@ -152,7 +152,7 @@ def test_order_select_good(client: TestClient, fhir_ok: MisbehavingServer) -> No
     assert_conformant(response.json())
 
 
-def test_order_sign_good(client: TestClient, fhir_ok: MisbehavingServer) -> None:
+def test_order_sign_good(client: TestClient, fhir_ok: FhirServer) -> None:
     # mirrors cdshooks-request-order-sign-good: a resource type the service does not read (CarePlan) in
     # prefetch, a draft order with a recorder
     care_plan = {
@@ -175,9 +175,7 @@ def test_order_sign_good(client: TestClient, fhir_ok: MisbehavingServer) -> None
     assert_conformant(response.json())
 
 
-def test_order_select_with_extensions_in_the_draft_is_good(
-    client: TestClient, fhir_ok: MisbehavingServer
-) -> None:
+def test_order_select_with_extensions_in_the_draft_is_good(client: TestClient, fhir_ok: FhirServer) -> None:
     # mirrors the nested extension (a data-date-roller with url/valueDuration sub-extensions) that the
     # public order-select and order-sign cases carry on their resources
     extension = [
@@ -232,7 +230,7 @@ def test_order_select_bad(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize("where", ["undeclared key", "declared key"])
-def test_order_sign_bad_codes_and_dates(client: TestClient, fhir_ok: MisbehavingServer, where: str) -> None:
+def test_order_sign_bad_codes_and_dates(client: TestClient, fhir_ok: FhirServer, where: str) -> None:
     # mirrors cdshooks-request-order-sign-bad-1: an invalid status code ("Xactive") on the draft order and
     # an invalid birthDate ("X...") on the patient
     body = _base("order-sign", fhir_ok.base + "/fhir", draftOrders=_bundle(_draft(status="Xactive")))

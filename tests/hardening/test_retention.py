@@ -12,7 +12,7 @@ from service.persistence import make_engine, record_audit, session_factory
 from service.persistence.models import HookAudit
 from service.persistence.retention import prune_audit
 from service.settings import Settings
-from tests.conftest import NOW
+from tests.builders import NOW
 from tests.service.persistence.databases import db_url, factory, pg_url, sqlite_url
 
 __all__ = ["db_url", "factory", "pg_url", "sqlite_url"]  # fixtures for this module

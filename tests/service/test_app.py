@@ -3,11 +3,8 @@ application hands the protocol (languages, the fhirServer allowlist) and its map
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -16,6 +13,7 @@ from fastapi.testclient import TestClient
 from cds_hooks.handler import HookCall
 from service.cds_services import PREFETCH, draft_resources
 from tests.conftest import REPO
+from tests.fhir_server import FhirServer, running_fhir_server
 from tests.scenarios._scenario import load
 
 
@@ -143,34 +141,13 @@ def test_cards_are_worded_in_simplified_chinese_for_any_zh_tag(
 def test_with_auth_off_bhcds_fhir_servers_keeps_other_fhir_servers_uncalled(
     app_factory: Callable[..., TestClient],
 ) -> None:
-    hits: list[str] = []
-
-    class Counting(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            hits.append(self.path)
-            body = json.dumps({"resourceType": "Bundle", "type": "searchset", "entry": []}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/fhir+json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Counting)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}/fhir"
-    try:
-        body = _patient_view({"resourceType": "Patient", "id": "p1"}, fhirServer=base)
+    with running_fhir_server(FhirServer(resources={"Condition": []})) as fhir:
+        body = _patient_view({"resourceType": "Patient", "id": "p1"}, fhirServer=fhir.url)
         del body["prefetch"]["conditions"]  # must be fetched
         refused = app_factory(fhir_servers=["https://fhir.hospital.example/r4"]).post(PV, json=body)
-        allowed = app_factory(fhir_servers=[base]).post(PV, json=body)
-    finally:
-        server.shutdown()
-        server.server_close()
+        allowed = app_factory(fhir_servers=[fhir.url]).post(PV, json=body)
 
     assert refused.status_code == 412
     assert "not on this service's allowed list" in refused.json()["issue"][0]["diagnostics"]
     assert allowed.status_code == 200, allowed.text
-    assert hits == ["/fhir/Condition?patient=p1"]  # only the allowed call reached the server
+    assert fhir.paths() == ["/fhir/Condition?patient=p1"]  # only the allowed call reached the server

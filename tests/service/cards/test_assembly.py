@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date
 
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.medicationrequest import MedicationRequest
@@ -16,34 +16,19 @@ from service.kernel.facts.diabetes_drugs import TzdFacts
 from service.kernel.findings import TOPIC_SYSTEM, Finding, Indicator, Proposal, Topic
 from service.kernel.record import (
     DrugClass,
-    ExposureKind,
     Lab,
-    MedicationExposure,
     Patient,
     PatientRecord,
-    Sex,
 )
+from tests.builders import NOW, draft, patient, record
 from tests.conftest import REPO
 
-NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-
-
-def _draft(rid: str, name: str) -> MedicationExposure:
-    return MedicationExposure(
-        frozenset({DrugClass.TZD}),
-        name,
-        ExposureKind.REQUEST,
-        "draft",
-        NOW,
-        True,
-        f"MedicationRequest/{rid}",
-        True,
-    )
-
-
-RECORD = PatientRecord(
-    Patient("p1", Sex.FEMALE, date(1950, 1, 1)),
-    drafts=(_draft("d1", "pioglitazone 30 MG"), _draft("d2", "pioglitazone / metformin")),
+RECORD = record(
+    who=patient(birth=date(1950, 1, 1)),
+    drafts=(
+        draft({DrugClass.TZD}, name="pioglitazone 30 MG", id="d1", at=NOW, active=True),
+        draft({DrugClass.TZD}, name="pioglitazone / metformin", id="d2", at=NOW, active=True),
+    ),
 )
 
 

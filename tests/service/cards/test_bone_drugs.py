@@ -19,23 +19,15 @@ from service.rules.bone_drugs import (
     hypercalcemia_on_therapy,
     pre_infusion_calcium,
 )
+from tests.builders import NOW, ago, born_years_ago, condition, draft, lab, medication, patient, record
 from tests.service.rules._drug_records import (
     ANABOLIC,
     CALCIUM,
     DENOSUMAB,
     NATIVE_D,
-    NOW,
     ORAL_BP,
     SETTINGS,
     ZOLEDRONIC,
-    ago,
-    born_years_ago,
-    condition,
-    draft,
-    lab,
-    med,
-    patient,
-    record,
 )
 
 
@@ -107,7 +99,7 @@ def test_contraindication_at_patient_view_shows_the_order_date_and_suggests_noth
     rec = record(
         conditions=[condition(Problem.DIALYSIS)],
         labs=[lab(Lab.EGFR, 9, 20)],
-        meds=[med(ORAL_BP, 500, name="alendronate 70 mg weekly")],
+        meds=[medication(ORAL_BP, 500, name="alendronate 70 mg weekly")],
     )
     card = _card(bisphosphonate_renal_active(rec, NOW, SETTINGS), rec, "en")
     assert card["indicator"] == "critical"
@@ -174,7 +166,7 @@ def test_pre_infusion_card_for_a_first_zoledronic_acid(language: str) -> None:
 def test_pre_infusion_card_for_denosumab_after_a_bisphosphonate_skips_the_first_time_advice() -> None:
     rec = record(
         labs=[lab(Lab.CALCIUM, 2.30, 5), lab(Lab.VITAMIN_D, 14, 60)],
-        meds=[med(ORAL_BP, 900, name="alendronate", status="stopped")],
+        meds=[medication(ORAL_BP, 900, name="alendronate", status="stopped")],
         drafts=[draft(DENOSUMAB, name="Prolia 60 mg")],
     )
     card = _card(pre_infusion_calcium(rec, NOW, SETTINGS), rec, "en")
@@ -189,7 +181,7 @@ def test_pre_infusion_card_for_denosumab_after_a_bisphosphonate_skips_the_first_
 def test_pre_infusion_card_when_calcium_is_missing_quotes_the_last_one() -> None:
     rec = record(
         labs=[lab(Lab.CALCIUM, 2.41, 45), lab(Lab.VITAMIN_D, 31, 45)],
-        meds=[med(ZOLEDRONIC, 380, status="completed"), med(NATIVE_D, 200)],
+        meds=[medication(ZOLEDRONIC, 380, status="completed"), medication(NATIVE_D, 200)],
         drafts=[draft(ZOLEDRONIC)],
     )
     card = _card(pre_infusion_calcium(rec, NOW, SETTINGS), rec, "zh")
@@ -204,7 +196,7 @@ def test_pre_infusion_card_when_calcium_is_missing_quotes_the_last_one() -> None
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_anabolic_order_card_gives_the_first_dose_and_offers_to_delete(language: str) -> None:
     rec = record(
-        meds=[med(ANABOLIC, 760, name="Forteo", status="completed")],
+        meds=[medication(ANABOLIC, 760, name="Forteo", status="completed")],
         drafts=[draft(ANABOLIC, name="teriparatide 20 mcg pen", id="ter")],
     )
     card = _card(anabolic_ordered(rec, NOW, SETTINGS), rec, language)
@@ -217,7 +209,7 @@ def test_anabolic_order_card_gives_the_first_dose_and_offers_to_delete(language:
 
 
 def test_anabolic_view_card_has_no_suggestion() -> None:
-    rec = record(meds=[med(ANABOLIC, 800, name="Forteo pen")])
+    rec = record(meds=[medication(ANABOLIC, 800, name="Forteo pen")])
     card = _card(anabolic_active(rec, NOW, SETTINGS), rec, "en")
     assert f"ordered {_day(800)}" in card["detail"]
     assert "suggestions" not in card
@@ -230,7 +222,7 @@ def test_anabolic_view_card_has_no_suggestion() -> None:
 def test_hypercalcaemia_card_on_teriparatide(language: str) -> None:
     rec = record(
         labs=[lab(Lab.CALCIUM, 2.62, 10), lab(Lab.ALBUMIN, 35, 10)],
-        meds=[med(ANABOLIC, 100, name="Forteo pen"), med(CALCIUM, 300, name="Caltrate 600")],
+        meds=[medication(ANABOLIC, 100, name="Forteo pen"), medication(CALCIUM, 300, name="Caltrate 600")],
     )
     card = _card(hypercalcemia_on_therapy(rec, NOW, SETTINGS), rec, language)
     assert card["indicator"] == "warning"
@@ -244,7 +236,9 @@ def test_hypercalcaemia_card_on_teriparatide(language: str) -> None:
 
 
 def test_severe_hypercalcaemia_on_calcium_alone_is_critical_without_anabolic_advice() -> None:
-    rec = record(labs=[lab(Lab.CALCIUM, 3.05, 4)], meds=[med(CALCIUM, 300, name="calcium carbonate 1250 mg")])
+    rec = record(
+        labs=[lab(Lab.CALCIUM, 3.05, 4)], meds=[medication(CALCIUM, 300, name="calcium carbonate 1250 mg")]
+    )
     card = _card(hypercalcemia_on_therapy(rec, NOW, SETTINGS), rec, "en")
     assert card["indicator"] == "critical" and card["overrideReasons"]
     assert "3.05 mmol/L" in card["summary"] and "above 3.00 mmol/L" in card["detail"]
@@ -282,7 +276,7 @@ def test_contraindication_words_renal_function_as_every_card_does(language: str)
 
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_contraindication_at_patient_view_asks_for_a_review(language: str) -> None:
-    rec = record(labs=[lab(Lab.EGFR, 31, 20)], meds=[med(ORAL_BP, 500, name="Fosamax")])
+    rec = record(labs=[lab(Lab.EGFR, 31, 20)], meds=[medication(ORAL_BP, 500, name="Fosamax")])
     card = _card(bisphosphonate_renal_active(rec, NOW, SETTINGS), rec, language)
     if language == "zh":
         assert card["summary"] == "正在使用双膦酸盐，但eGFR 31 mL/min/1.73 m²低于35，属禁忌，请评估"
@@ -319,7 +313,7 @@ def test_renal_unknown_quotes_a_last_creatinine_and_dialysis(language: str) -> N
 def test_pre_infusion_with_low_calcium_and_low_vitamin_d(language: str) -> None:
     rec = record(
         labs=[lab(Lab.CALCIUM, 2.10, 5), lab(Lab.VITAMIN_D, 12.5, 40)],
-        meds=[med(DENOSUMAB, 200)],
+        meds=[medication(DENOSUMAB, 200)],
         drafts=[draft(ZOLEDRONIC, name="Aclasta", id="z"), draft(DENOSUMAB, name="Prolia", id="p")],
     )
     card = _card(pre_infusion_calcium(rec, NOW, SETTINGS), rec, language)
@@ -341,7 +335,7 @@ def test_pre_infusion_with_low_calcium_and_low_vitamin_d(language: str) -> None:
 def test_pre_infusion_never_measured_calcium_and_repleting_vitamin_d(language: str) -> None:
     rec = record(
         labs=[lab(Lab.VITAMIN_D, 12, 40)],
-        meds=[med(NATIVE_D, 30)],
+        meds=[medication(NATIVE_D, 30)],
         drafts=[draft(DENOSUMAB, name="Prolia")],
     )
     card = _card(pre_infusion_calcium(rec, NOW, SETTINGS), rec, language)

@@ -14,8 +14,9 @@ from service.kernel.findings import Finding
 from service.kernel.record import ExposureKind, Lab, PatientRecord
 from service.kernel.thresholds import RuleSettings
 from service.rules.denosumab import dose_due, hypocalcemia_monitoring, sequencing_missing
+from tests.builders import NOW, lab, patient, record
 from tests.service.cards.test_wording_files import ASCII_PUNCTUATION_IN_CHINESE
-from tests.service.rules._bone_therapy_records import NOW, denosumab, lab, record
+from tests.service.rules._bone_therapy_records import denosumab
 
 S = RuleSettings()
 LANGS = ("en", "zh")
@@ -107,7 +108,7 @@ def test_ckd_card_suggests_no_medication_and_says_keep_denosumab(lang: str) -> N
 
 def test_cockcroft_gault_is_named_when_used() -> None:
     labs = (lab(Lab.CREATININE, 2.0, 20), lab(Lab.BODY_WEIGHT, 60, 20))
-    rec = record(denosumab(250), labs=labs, birth_date=date(1940, 1, 1))
+    rec = record(denosumab(250), labs=labs, who=patient(birth=date(1940, 1, 1)))
     c = card(sequencing_missing(rec, NOW, S), rec, "en")
     assert "Cockcroft–Gault" in detail(c)
     assert "serum creatinine 2 mg/dL on 2026-11-07, weight 60 kg on 2026-11-07, age 86, female" in detail(c)

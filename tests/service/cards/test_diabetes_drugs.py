@@ -11,23 +11,15 @@ from service.cards import render
 from service.kernel.findings import Finding
 from service.kernel.record import BmdSite, Lab, PatientRecord, Problem, Sex
 from service.rules.diabetes_drugs import insulin_ordered, sglt2_ordered, tzd_active, tzd_ordered
+from tests.builders import NOW, ago, born_years_ago, condition, draft, lab, medication, patient, record
 from tests.service.rules._drug_records import (
     INSULIN,
     METFORMIN,
-    NOW,
     ORAL_BP,
     SETTINGS,
     SGLT2,
     TZD,
-    ago,
-    born_years_ago,
-    condition,
-    draft,
-    lab,
-    med,
     osteoporosis,
-    patient,
-    record,
     t2dm,
 )
 
@@ -45,7 +37,7 @@ def _fragile_tzd_order() -> PatientRecord:
     return record(
         conditions=[osteoporosis(date(2019, 5, 2))],
         labs=[lab(Lab.T_SCORE, -2.8, 300, site=BmdSite.LUMBAR_SPINE)],
-        meds=[med(ORAL_BP, 900, name="alendronate 70 mg", status="completed")],
+        meds=[medication(ORAL_BP, 900, name="alendronate 70 mg", status="completed")],
         drafts=[draft(METFORMIN, id="met"), draft(TZD, name=LONG_NAME, id="pio")],
     )
 
@@ -103,7 +95,7 @@ def test_tzd_info_card_for_a_woman_with_t2dm_can_be_overridden_too() -> None:
 
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_tzd_view_card_shows_the_order_date_and_suggests_nothing(language: str) -> None:
-    rec = record(conditions=[osteoporosis()], meds=[med(TZD, 700, name="pioglitazone 30 mg")])
+    rec = record(conditions=[osteoporosis()], meds=[medication(TZD, 700, name="pioglitazone 30 mg")])
     card = _card(tzd_active(rec, NOW, SETTINGS), rec, language)
     assert card["indicator"] == "warning"
     ordered = ago(700).date().isoformat()

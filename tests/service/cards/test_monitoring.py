@@ -10,7 +10,8 @@ from service.cards import render
 from service.kernel.record import DrugClass, ExposureKind, Lab, PatientRecord
 from service.kernel.thresholds import RuleSettings
 from service.rules.monitoring import monitoring_overdue
-from tests.service.rules._bone_therapy_records import NOW, alendronate, drug, lab, record, t2dm
+from tests.builders import NOW, lab, medication, record
+from tests.service.rules._bone_therapy_records import alendronate, t2dm
 
 S = RuleSettings()
 
@@ -69,8 +70,10 @@ def test_card_offers_one_servicerequest_per_overdue_test() -> None:
 def test_renal_bmd_and_supplement_tests_order_their_codes() -> None:
     rec = record(
         alendronate(100),
-        drug({DrugClass.ANABOLIC}, 50, name="teriparatide"),
-        drug({DrugClass.NATIVE_VITAMIN_D}, 50, name="cholecalciferol 1000 IU", kind=ExposureKind.STATEMENT),
+        medication({DrugClass.ANABOLIC}, 50, name="teriparatide"),
+        medication(
+            {DrugClass.NATIVE_VITAMIN_D}, 50, name="cholecalciferol 1000 IU", kind=ExposureKind.STATEMENT
+        ),
         conditions=(t2dm(),),
     )
     c = card(rec, "en")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -15,13 +15,8 @@ from service.kernel.facts.screening import Population
 from service.kernel.findings import TOPIC_SYSTEM, Finding, Topic
 from service.kernel.record import (
     BmdSite,
-    ConditionFact,
     DrugClass,
-    ExposureKind,
     Lab,
-    Measurement,
-    MedicationExposure,
-    Patient,
     PatientRecord,
     Problem,
     Sex,
@@ -33,8 +28,9 @@ from service.rules.screening import (
     obesity_bone_assessment,
     vitamin_d_deficiency,
 )
+from tests.builders import NOW, condition, lab, medication, patient
+from tests.builders import record as rec
 
-NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 CN = RuleSettings()
 WHO = RuleSettings(population_profile=PopulationProfile.WHO)
 SCREENING = (
@@ -45,63 +41,33 @@ SCREENING = (
 )
 
 
-def at(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, 8, 30, tzinfo=UTC)
-
-
-def cond(problem: Problem, onset: date, *, active: bool = True) -> ConditionFact:
-    return ConditionFact(problem, active, onset, f"Condition/{problem.value}")
-
-
-def lab(kind: Lab, value: float | None, day: date, site: BmdSite | None = None) -> Measurement:
-    return Measurement(kind, value, at(day), f"Observation/{kind.value}", site=site)
-
-
-def med(cls: DrugClass, name: str, day: date, *, active: bool = True) -> MedicationExposure:
-    status = "active" if active else "completed"
-    return MedicationExposure(
-        frozenset({cls}), name, ExposureKind.REQUEST, status, at(day), active, f"MedicationRequest/{name}"
-    )
-
-
-def patient(
-    *conditions: ConditionFact,
-    labs: tuple[Measurement, ...] = (),
-    meds: tuple[MedicationExposure, ...] = (),
-    sex: Sex = Sex.FEMALE,
-) -> PatientRecord:
-    return PatientRecord(
-        Patient("p1", sex, date(1950, 6, 1)), conditions=conditions, measurements=labs, medications=meds
-    )
-
-
 #: Type 2 diabetes since 2009, neuropathy, hypoglycaemia, diabetic kidney disease; DXA in 2022 only.
-ALL_PHENOTYPES = patient(
-    cond(Problem.T2DM, date(2009, 4, 15)),
-    cond(Problem.DIABETIC_NEUROPATHY, date(2019, 5, 2)),
-    cond(Problem.HYPOGLYCAEMIA, date(2025, 1, 10), active=False),
-    cond(Problem.DIABETIC_KIDNEY_DISEASE, date(2021, 6, 1)),
+ALL_PHENOTYPES = rec(
+    condition(Problem.T2DM, onset=date(2009, 4, 15)),
+    condition(Problem.DIABETIC_NEUROPATHY, onset=date(2019, 5, 2)),
+    condition(Problem.HYPOGLYCAEMIA, onset=date(2025, 1, 10), active=False),
+    condition(Problem.DIABETIC_KIDNEY_DISEASE, onset=date(2021, 6, 1)),
     labs=(lab(Lab.EGFR, 40, date(2026, 10, 2)), lab(Lab.BMD, 0.81, date(2022, 8, 19))),
 )
 #: Type 2 diabetes with a spine T-score of -2.6 and Prolia; the last fall screen was in 2024.
-FRAGILE = patient(
-    cond(Problem.T2DM, date(2018, 1, 1)),
+FRAGILE = rec(
+    condition(Problem.T2DM, onset=date(2018, 1, 1)),
     labs=(
         lab(Lab.T_SCORE, -2.6, date(2025, 3, 3), BmdSite.LUMBAR_SPINE),
         lab(Lab.FALL_RISK_ASSESSMENT, None, date(2024, 9, 9)),
     ),
-    meds=(med(DrugClass.DENOSUMAB, "Prolia 60 mg", date(2026, 6, 1), active=False),),
+    meds=(medication({DrugClass.DENOSUMAB}, date(2026, 6, 1), name="Prolia 60 mg", status="completed"),),
 )
-OBESE = patient(
-    cond(Problem.T2DM, date(2018, 1, 1)),
+OBESE = rec(
+    condition(Problem.T2DM, onset=date(2018, 1, 1)),
     labs=(lab(Lab.BMI, 31.27, date(2026, 5, 6)), lab(Lab.WAIST, 84.9, date(2026, 5, 6))),
 )
-VITAMIN_D_LOW = patient(
-    cond(Problem.T2DM, date(2018, 1, 1)),
+VITAMIN_D_LOW = rec(
+    condition(Problem.T2DM, onset=date(2018, 1, 1)),
     labs=(lab(Lab.VITAMIN_D, 16, date(2026, 9, 1)),),
     meds=(
-        med(DrugClass.ACTIVE_VITAMIN_D, "calcitriol 0.25 mcg", date(2026, 2, 1)),
-        med(DrugClass.CALCIUM_SUPPLEMENT, "calcium carbonate 1250 mg", date(2026, 2, 1)),
+        medication({DrugClass.ACTIVE_VITAMIN_D}, date(2026, 2, 1), name="calcitriol 0.25 mcg"),
+        medication({DrugClass.CALCIUM_SUPPLEMENT}, date(2026, 2, 1), name="calcium carbonate 1250 mg"),
     ),
 )
 
@@ -203,8 +169,9 @@ class TestPhenotypeCard:
             assert len(render(finding, ALL_PHENOTYPES, NOW, language).summary) < 140
 
     def test_ckd_without_the_diabetic_label_is_named_as_such(self) -> None:
-        record = patient(
-            cond(Problem.T2DM, date(2020, 1, 1)), cond(Problem.CHRONIC_KIDNEY_DISEASE, date(2024, 2, 2))
+        record = rec(
+            condition(Problem.T2DM, onset=date(2020, 1, 1)),
+            condition(Problem.CHRONIC_KIDNEY_DISEASE, onset=date(2024, 2, 2)),
         )
         card = render(finding_of(diabetic_fracture_risk_phenotype, record), record, NOW, "en")
         assert "chronic kidney disease with type 2 diabetes (recorded 2024-02-02)" in (card.detail or "")
@@ -288,10 +255,10 @@ class TestObesityCard:
         assert card.suggestions == []
 
     def test_who_profile_and_waist_only(self) -> None:
-        record = patient(
-            cond(Problem.OSTEOPOROSIS, date(2020, 1, 1)),
+        record = rec(
+            condition(Problem.OSTEOPOROSIS, onset=date(2020, 1, 1)),
             labs=(lab(Lab.BMI, 29.99, date(2026, 5, 6)), lab(Lab.WAIST, 104, date(2026, 5, 6))),
-            sex=Sex.MALE,
+            who=patient(Sex.MALE),
         )
         card = render(finding_of(obesity_bone_assessment, record, WHO), record, NOW, "en")
         detail = card.detail or ""
@@ -340,7 +307,10 @@ class TestVitaminDCard:
 
 
 def test_a_missing_date_reads_never_recorded() -> None:
-    record = patient(cond(Problem.T2DM, date(2018, 1, 1)), cond(Problem.OSTEOPOROSIS, date(2019, 1, 1)))
+    record = rec(
+        condition(Problem.T2DM, onset=date(2018, 1, 1)),
+        condition(Problem.OSTEOPOROSIS, onset=date(2019, 1, 1)),
+    )
     finding = finding_of(fall_risk_assessment_due, record)
     assert "last: never recorded" in (render(finding, record, NOW, "en").detail or "")
     assert "未记录" in (render(finding, record, NOW, "zh").detail or "")
@@ -348,7 +318,10 @@ def test_a_missing_date_reads_never_recorded() -> None:
 
 def test_windows_in_the_wording_follow_the_settings() -> None:
     settings = RuleSettings(fall_risk_window_days=183)
-    record = patient(cond(Problem.T2DM, date(2018, 1, 1)), cond(Problem.OSTEOPOROSIS, date(2019, 1, 1)))
+    record = rec(
+        condition(Problem.T2DM, onset=date(2018, 1, 1)),
+        condition(Problem.OSTEOPOROSIS, onset=date(2019, 1, 1)),
+    )
     card = render(finding_of(fall_risk_assessment_due, record, settings), record, NOW, "en")
     assert "183 days" in card.summary
 
@@ -356,12 +329,12 @@ def test_windows_in_the_wording_follow_the_settings() -> None:
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_bone_fragility_reads_as_on_every_card(language: str) -> None:
     """Each fragility reason is worded by the shared phrase library, with its own dates and values."""
-    record = patient(
-        cond(Problem.T2DM, date(2018, 1, 1)),
-        cond(Problem.OSTEOPOROSIS, date(2019, 3, 4)),
-        cond(Problem.FRAGILITY_FRACTURE, date(2023, 1, 10), active=False),
+    record = rec(
+        condition(Problem.T2DM, onset=date(2018, 1, 1)),
+        condition(Problem.OSTEOPOROSIS, onset=date(2019, 3, 4)),
+        condition(Problem.FRAGILITY_FRACTURE, onset=date(2023, 1, 10), active=False),
         labs=(lab(Lab.T_SCORE, -2.8, date(2025, 3, 3), BmdSite.FEMORAL_NECK),),
-        meds=(med(DrugClass.BISPHOSPHONATE, "alendronate 70 mg weekly", date(2024, 2, 2)),),
+        meds=(medication({DrugClass.BISPHOSPHONATE}, date(2024, 2, 2), name="alendronate 70 mg weekly"),),
     )
     finding = finding_of(fall_risk_assessment_due, record)
     items = phrases(language).fragility_items(finding.facts.fragility)
@@ -381,12 +354,13 @@ def test_bone_fragility_reads_as_on_every_card(language: str) -> None:
 
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_the_population_is_worded_from_the_yaml(language: str) -> None:
-    only_fragility = patient(
-        cond(Problem.OSTEOPOROSIS, date(2019, 1, 1)), labs=(lab(Lab.VITAMIN_D, 12, date(2026, 9, 1)),)
+    only_fragility = rec(
+        condition(Problem.OSTEOPOROSIS, onset=date(2019, 1, 1)),
+        labs=(lab(Lab.VITAMIN_D, 12, date(2026, 9, 1)),),
     )
-    both = patient(
-        cond(Problem.T2DM, date(2018, 1, 1)),
-        cond(Problem.OSTEOPOROSIS, date(2019, 1, 1)),
+    both = rec(
+        condition(Problem.T2DM, onset=date(2018, 1, 1)),
+        condition(Problem.OSTEOPOROSIS, onset=date(2019, 1, 1)),
         labs=(lab(Lab.VITAMIN_D, 12, date(2026, 9, 1)),),
     )
     fragile = (
@@ -416,9 +390,9 @@ def test_a_population_needs_diabetes_or_bone_fragility() -> None:
     [("en", "eGFR 41.6 mL/min/1.73 m² on"), ("zh", "估算肾小球滤过率（eGFR）41.6 mL/min/1.73 m²（")],
 )
 def test_the_kidney_phenotype_quotes_renal_function_as_every_card_does(language: str, words: str) -> None:
-    record = patient(
-        cond(Problem.T2DM, date(2020, 1, 1)),
-        cond(Problem.DIABETIC_KIDNEY_DISEASE, date(2024, 2, 2)),
+    record = rec(
+        condition(Problem.T2DM, onset=date(2020, 1, 1)),
+        condition(Problem.DIABETIC_KIDNEY_DISEASE, onset=date(2024, 2, 2)),
         labs=(lab(Lab.EGFR, 41.6, date(2026, 10, 2)),),
     )
     finding = finding_of(diabetic_fracture_risk_phenotype, record)

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.fhir_server import FhirServer, running_fhir_server
 from tests.service.persistence.databases import db_url, factory, pg_url, redis_url, sqlite_url
-from tests.service.reminders.fhir_server import FhirServer, running_fhir_server
 
 __all__ = ["db_url", "factory", "fhir", "pg_url", "redis_url", "sqlite_url"]
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.kernel.findings import AnyFinding, Finding, Indicator, Topic
 from service.persistence.models import Reminder, ReminderStatus, task_key
-
-NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-TODAY = NOW.date()
+from tests.builders import NOW, TODAY
 
 
 def finding(topic: Topic = Topic.DENOSUMAB_DOSE_DUE, due: date | None = TODAY) -> AnyFinding:

@@ -6,10 +6,8 @@ import hashlib
 import hmac
 import json
 import logging
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -19,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.persistence.models import ReminderStatus
 from service.reminders.delivery import Outcome, backoff_seconds, deliver_reminder
 from service.settings import Settings
-from tests.service.reminders.fhir_server import FhirServer
+from tests.fhir_server import FhirServer, running_fhir_server
 from tests.service.reminders.helpers import NOW, TODAY, add_reminder, reminder
 
 
@@ -128,35 +126,17 @@ def test_unconfigured_delivery_keeps_the_reminder_pending_and_says_so(
 
 
 @pytest.fixture
-def webhook() -> Iterator[list[tuple[dict[str, str], bytes]]]:
-    received: list[tuple[dict[str, str], bytes]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-            self.send_response(204)
-            self.end_headers()
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    received.append(({"url": f"http://127.0.0.1:{server.server_address[1]}/hook"}, b""))
-    yield received
-    server.shutdown()
-    server.server_close()
+def webhook() -> Iterator[FhirServer]:
+    """A webhook receiver on loopback: every POST is answered 204 and recorded in ``seen``."""
+    with running_fhir_server(FhirServer(default=lambda exchange: exchange.send(204, b""))) as server:
+        yield server
 
 
-def test_webhook_body_is_signed(
-    factory: sessionmaker[Session], webhook: list[tuple[dict[str, str], bytes]]
-) -> None:
-    url = webhook.pop(0)[0]["url"]
+def test_webhook_body_is_signed(factory: sessionmaker[Session], webhook: FhirServer) -> None:
     rid = _claimed(factory)
-    settings = _settings(reminder_webhook_url=url, reminder_webhook_secret="shh")
+    settings = _settings(reminder_webhook_url=webhook.base + "/hook", reminder_webhook_secret="shh")
     assert deliver_reminder(factory, rid, settings).outcome is Outcome.DELIVERED
-    headers, body = webhook[0]
+    headers, body = webhook.seen[0].headers, webhook.seen[0].body
     expected = hmac.new(b"shh", body, hashlib.sha256).hexdigest()
     assert headers["x-bhcds-signature"] == f"sha256={expected}"
     payload = json.loads(body)

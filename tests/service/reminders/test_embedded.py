@@ -11,7 +11,7 @@ from service.persistence import make_engine, session_factory
 from service.persistence.models import utcnow
 from service.reminders.runner import start_embedded
 from service.settings import Settings
-from tests.service.reminders.fhir_server import FhirServer
+from tests.fhir_server import FhirServer
 from tests.service.reminders.helpers import add_reminder, reminder
 from tests.service.reminders.workers import wait_for
 

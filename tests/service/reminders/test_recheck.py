@@ -14,7 +14,7 @@ from service.persistence.models import ReminderStatus
 from service.reminders.delivery import Outcome, deliver_reminder
 from service.reminders.recheck import chart_recheck
 from service.settings import Settings
-from tests.service.reminders.fhir_server import FhirServer
+from tests.fhir_server import FhirServer
 from tests.service.reminders.helpers import NOW, TODAY, add_reminder, finding, reminder
 
 DUE = TODAY - timedelta(days=1)

@@ -20,8 +20,8 @@ from service.persistence.models import Reminder, utcnow
 from service.reminders.dispatch import dispatch_due
 from service.reminders.tasks import DELIVER_TASK
 from service.settings import Settings
+from tests.fhir_server import FhirServer, running_fhir_server
 from tests.service.persistence.databases import drop_redis_namespace, truncate_postgres
-from tests.service.reminders.fhir_server import FhirServer, running_fhir_server
 from tests.service.reminders.helpers import add_reminder, reminder
 from tests.service.reminders.workers import Worker, wait_for
 

@@ -29,6 +29,7 @@ from service.rules.bone_drugs import (
     hypercalcemia_on_therapy,
     pre_infusion_calcium,
 )
+from tests.builders import NOW, ago, born_years_ago, condition, draft, lab, medication, patient, record
 from tests.service.rules._drug_records import (
     ACTIVE_D,
     ANABOLIC,
@@ -36,18 +37,9 @@ from tests.service.rules._drug_records import (
     DENOSUMAB,
     IBANDRONATE_IV,
     NATIVE_D,
-    NOW,
     ORAL_BP,
     SETTINGS,
     ZOLEDRONIC,
-    ago,
-    born_years_ago,
-    condition,
-    draft,
-    lab,
-    med,
-    patient,
-    record,
 )
 
 # --- bisphosphonate-renal-contraindication --------------------------------------------------------
@@ -123,7 +115,7 @@ def test_contraindication_notes_dialysis() -> None:
 
 
 def test_active_bisphosphonate_with_low_renal_function_at_patient_view() -> None:
-    rec = record(labs=[lab(Lab.EGFR, 30, 30)], meds=[med(ORAL_BP, 500, name="Fosamax 70 mg")])
+    rec = record(labs=[lab(Lab.EGFR, 30, 30)], meds=[medication(ORAL_BP, 500, name="Fosamax 70 mg")])
     finding = bisphosphonate_renal_active(rec, NOW, SETTINGS)
     assert finding is not None
     assert finding.indicator is Indicator.CRITICAL
@@ -132,7 +124,7 @@ def test_active_bisphosphonate_with_low_renal_function_at_patient_view() -> None
 
 
 def test_a_completed_bisphosphonate_is_not_active() -> None:
-    rec = record(labs=[lab(Lab.EGFR, 30, 30)], meds=[med(ORAL_BP, 500, status="completed")])
+    rec = record(labs=[lab(Lab.EGFR, 30, 30)], meds=[medication(ORAL_BP, 500, status="completed")])
     assert bisphosphonate_renal_active(rec, NOW, SETTINGS) is None
     assert bisphosphonate_renal_ordered(rec, NOW, SETTINGS) is None  # and no draft: nothing at order time
 
@@ -262,10 +254,12 @@ def test_vitamin_d_within_365_days(days: int, fires: bool) -> None:
 
 def test_native_vitamin_d_active_or_drafted_silences_the_deficiency_but_calcitriol_does_not() -> None:
     labs_ = (lab(Lab.CALCIUM, 2.30, 5), lab(Lab.VITAMIN_D, 12, 100))
-    assert pre_infusion_calcium(_infusion(*labs_, meds=(med(NATIVE_D, 60),)), NOW, SETTINGS) is None
+    assert pre_infusion_calcium(_infusion(*labs_, meds=(medication(NATIVE_D, 60),)), NOW, SETTINGS) is None
     both = (draft(ZOLEDRONIC, id="z"), draft(NATIVE_D, id="d3"))
     assert pre_infusion_calcium(_infusion(*labs_, drafts=both), NOW, SETTINGS) is None
-    assert pre_infusion_calcium(_infusion(*labs_, meds=(med(ACTIVE_D, 60),)), NOW, SETTINGS) is not None
+    assert (
+        pre_infusion_calcium(_infusion(*labs_, meds=(medication(ACTIVE_D, 60),)), NOW, SETTINGS) is not None
+    )
 
 
 def test_vitamin_d_is_ordered_too_when_none_within_365_days() -> None:
@@ -283,11 +277,13 @@ def test_first_zoledronic_acid_and_first_antiresorptive() -> None:
     first = pre_infusion_calcium(_infusion(), NOW, SETTINGS)
     assert first is not None
     assert first.facts.first_zoledronic_acid is True and first.facts.first_antiresorptive is True
-    again = pre_infusion_calcium(_infusion(meds=(med(ZOLEDRONIC, 380, status="completed"),)), NOW, SETTINGS)
+    again = pre_infusion_calcium(
+        _infusion(meds=(medication(ZOLEDRONIC, 380, status="completed"),)), NOW, SETTINGS
+    )
     assert again is not None
     assert again.facts.first_zoledronic_acid is False and again.facts.first_antiresorptive is False
     after_alendronate = pre_infusion_calcium(
-        _infusion(meds=(med(ORAL_BP, 900, status="stopped"),)), NOW, SETTINGS
+        _infusion(meds=(medication(ORAL_BP, 900, status="stopped"),)), NOW, SETTINGS
     )
     assert after_alendronate is not None
     assert after_alendronate.facts.first_zoledronic_acid is True
@@ -303,7 +299,10 @@ def test_first_zoledronic_acid_and_first_antiresorptive() -> None:
 @pytest.mark.parametrize(("days", "fires"), [(729, False), (730, True), (731, True)])
 def test_anabolic_draft_after_730_days_of_therapy(days: int, fires: bool) -> None:
     rec = record(
-        meds=[med(ANABOLIC, days, name="Forteo", status="completed"), med(ANABOLIC, 40, name="Forteo")],
+        meds=[
+            medication(ANABOLIC, days, name="Forteo", status="completed"),
+            medication(ANABOLIC, 40, name="Forteo"),
+        ],
         drafts=[draft(ANABOLIC, name="teriparatide pen")],
     )
     finding = anabolic_ordered(rec, NOW, SETTINGS)
@@ -323,8 +322,8 @@ def test_a_first_anabolic_order_has_no_history_and_no_card() -> None:
 def test_active_anabolic_past_the_limit_at_patient_view() -> None:
     rec = record(
         meds=[
-            med(ANABOLIC, 800, name="Forteo", kind=ExposureKind.ADMINISTRATION, status="completed"),
-            med(ANABOLIC, 100, name="Forteo pen"),
+            medication(ANABOLIC, 800, name="Forteo", kind=ExposureKind.ADMINISTRATION, status="completed"),
+            medication(ANABOLIC, 100, name="Forteo pen"),
         ]
     )
     finding = anabolic_active(rec, NOW, SETTINGS)
@@ -332,12 +331,12 @@ def test_active_anabolic_past_the_limit_at_patient_view() -> None:
     assert finding.delete_drafts == ()
     assert finding.facts.first_drug == "Forteo"
     assert finding.facts.orders == DrugOrders(("Forteo pen",), (ago(100).date(),))
-    stopped = record(meds=[med(ANABOLIC, 800, status="stopped")])
+    stopped = record(meds=[medication(ANABOLIC, 800, status="stopped")])
     assert anabolic_active(stopped, NOW, SETTINGS) is None
 
 
 def test_anabolic_limit_is_a_setting() -> None:
-    rec = record(meds=[med(ANABOLIC, 600)])
+    rec = record(meds=[medication(ANABOLIC, 600)])
     assert anabolic_active(rec, NOW, SETTINGS) is None
     assert anabolic_active(rec, NOW, RuleSettings(anabolic_max_days=540)) is not None
 
@@ -350,7 +349,7 @@ def test_anabolic_limit_is_a_setting() -> None:
     [(2.60, None), (2.61, Indicator.WARNING), (3.00, Indicator.WARNING), (3.01, Indicator.CRITICAL)],
 )
 def test_hypercalcaemia_thresholds(value: float, indicator: Indicator | None) -> None:
-    rec = record(labs=[lab(Lab.CALCIUM, value, 10)], meds=[med(CALCIUM, 200, name="Caltrate")])
+    rec = record(labs=[lab(Lab.CALCIUM, value, 10)], meds=[medication(CALCIUM, 200, name="Caltrate")])
     finding = hypercalcemia_on_therapy(rec, NOW, SETTINGS)
     assert (finding.indicator if finding else None) is indicator
     if finding is not None:
@@ -359,30 +358,34 @@ def test_hypercalcaemia_thresholds(value: float, indicator: Indicator | None) ->
 
 @pytest.mark.parametrize(("days", "fires"), [(91, True), (92, True), (93, False)])
 def test_hypercalcaemia_reads_calcium_within_92_days(days: int, fires: bool) -> None:
-    rec = record(labs=[lab(Lab.CALCIUM, 2.8, days)], meds=[med(NATIVE_D, 200)])
+    rec = record(labs=[lab(Lab.CALCIUM, 2.8, days)], meds=[medication(NATIVE_D, 200)])
     assert (hypercalcemia_on_therapy(rec, NOW, SETTINGS) is not None) is fires
 
 
 def test_hypercalcaemia_uses_the_albumin_corrected_calcium() -> None:
     # measured 2.55 (normal) with albumin 30 g/L → 2.75: high
-    rec = record(labs=[lab(Lab.CALCIUM, 2.55, 10), lab(Lab.ALBUMIN, 30, 10)], meds=[med(ACTIVE_D, 100)])
+    rec = record(
+        labs=[lab(Lab.CALCIUM, 2.55, 10), lab(Lab.ALBUMIN, 30, 10)], meds=[medication(ACTIVE_D, 100)]
+    )
     finding = hypercalcemia_on_therapy(rec, NOW, SETTINGS)
     assert finding is not None
     assert finding.facts.calcium.value == pytest.approx(2.75)
     assert finding.facts.calcium.measured == 2.55
     # measured 2.65 with albumin 45 g/L → 2.55: not high
-    diluted = record(labs=[lab(Lab.CALCIUM, 2.65, 10), lab(Lab.ALBUMIN, 45, 10)], meds=[med(ACTIVE_D, 100)])
+    diluted = record(
+        labs=[lab(Lab.CALCIUM, 2.65, 10), lab(Lab.ALBUMIN, 45, 10)], meds=[medication(ACTIVE_D, 100)]
+    )
     assert hypercalcemia_on_therapy(diluted, NOW, SETTINGS) is None
 
 
 def test_hypercalcaemia_needs_an_active_therapy_and_flags_anabolics() -> None:
-    stopped = record(labs=[lab(Lab.CALCIUM, 2.9, 10)], meds=[med(CALCIUM, 200, status="stopped")])
+    stopped = record(labs=[lab(Lab.CALCIUM, 2.9, 10)], meds=[medication(CALCIUM, 200, status="stopped")])
     assert hypercalcemia_on_therapy(stopped, NOW, SETTINGS) is None
-    anabolic = record(labs=[lab(Lab.CALCIUM, 2.9, 10)], meds=[med(ANABOLIC, 200, name="Forteo")])
+    anabolic = record(labs=[lab(Lab.CALCIUM, 2.9, 10)], meds=[medication(ANABOLIC, 200, name="Forteo")])
     finding = hypercalcemia_on_therapy(anabolic, NOW, SETTINGS)
     assert finding is not None and finding.facts.anabolic is True
     assert finding.facts.orders == DrugOrders(("Forteo",), (ago(200).date(),))
-    on_calcium = record(labs=[lab(Lab.CALCIUM, 2.9, 10)], meds=[med(CALCIUM, 200)])
+    on_calcium = record(labs=[lab(Lab.CALCIUM, 2.9, 10)], meds=[medication(CALCIUM, 200)])
     finding = hypercalcemia_on_therapy(on_calcium, NOW, SETTINGS)
     assert finding is not None and finding.facts.anabolic is False
 
@@ -390,7 +393,7 @@ def test_hypercalcaemia_needs_an_active_therapy_and_flags_anabolics() -> None:
 def test_bone_drug_topics_run_at_their_moments() -> None:
     chart = record(
         labs=[lab(Lab.EGFR, 25, 10), lab(Lab.CALCIUM, 2.9, 10)],
-        meds=[med(ORAL_BP, 400), med(CALCIUM, 200), med(ANABOLIC, 800)],
+        meds=[medication(ORAL_BP, 400), medication(CALCIUM, 200), medication(ANABOLIC, 800)],
     )
     view = {f.topic for f in evaluate(chart, NOW, SETTINGS, Moment.VIEW).cards}
     assert {

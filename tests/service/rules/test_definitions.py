@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import pytest
 
@@ -12,64 +12,13 @@ from service.kernel.record import (
     DrugClass,
     ExposureKind,
     Lab,
-    Measurement,
-    MedicationExposure,
-    Patient,
-    PatientRecord,
     Problem,
-    Sex,
 )
 from service.kernel.thresholds import RuleSettings
 from service.rules import definitions
+from tests.builders import NOW, ago, lab, medication, record
 
-NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 S = RuleSettings()
-
-
-def ago(days: int) -> datetime:
-    return NOW - timedelta(days=days)
-
-
-def lab(kind: Lab, value: float | None, days: int, site: BmdSite | None = None) -> Measurement:
-    return Measurement(kind, value, ago(days), f"Observation/{kind}-{days}", site=site)
-
-
-def med(
-    cls: set[DrugClass],
-    days: int | None,
-    *,
-    kind: ExposureKind = ExposureKind.REQUEST,
-    status: str = "active",
-    active: bool = True,
-    draft: bool = False,
-) -> MedicationExposure:
-    return MedicationExposure(
-        frozenset(cls),
-        "drug",
-        kind,
-        status,
-        ago(days) if days is not None else None,
-        active,
-        f"{kind.value}/{days}",
-        draft=draft,
-    )
-
-
-def record(
-    *,
-    measurements: tuple[Measurement, ...] = (),
-    medications: tuple[MedicationExposure, ...] = (),
-    conditions: tuple[ConditionFact, ...] = (),
-    drafts: tuple[MedicationExposure, ...] = (),
-    patient: Patient | None = None,
-) -> PatientRecord:
-    return PatientRecord(
-        patient or Patient("p1", Sex.FEMALE, date(1950, 1, 1)),
-        conditions,
-        tuple(sorted(measurements, key=lambda m: m.at)),
-        medications,
-        drafts,
-    )
 
 
 @pytest.mark.parametrize(("days", "inside"), [(364, True), (365, True), (366, False)])
@@ -78,39 +27,39 @@ def test_window_includes_its_last_day(days: int, inside: bool) -> None:
 
 
 def test_a_future_dated_value_is_not_the_latest() -> None:
-    r = record(measurements=(lab(Lab.CALCIUM, 2.3, 10), lab(Lab.CALCIUM, 2.9, -3)))
+    r = record(labs=(lab(Lab.CALCIUM, 2.3, 10), lab(Lab.CALCIUM, 2.9, -3)))
     latest = definitions.latest(r, Lab.CALCIUM, NOW)
     assert latest is not None and latest.value == 2.3
 
 
 def test_calcium_is_corrected_for_albumin_of_the_same_day_only() -> None:
     corrected = definitions.serum_calcium(
-        record(measurements=(lab(Lab.CALCIUM, 2.10, 5), lab(Lab.ALBUMIN, 30, 5))), NOW, S
+        record(labs=(lab(Lab.CALCIUM, 2.10, 5), lab(Lab.ALBUMIN, 30, 5))), NOW, S
     )
     assert (
         corrected is not None and corrected.value == pytest.approx(2.30) and corrected.albumin_g_per_l == 30
     )
     other_day = definitions.serum_calcium(
-        record(measurements=(lab(Lab.CALCIUM, 2.10, 5), lab(Lab.ALBUMIN, 30, 6))), NOW, S
+        record(labs=(lab(Lab.CALCIUM, 2.10, 5), lab(Lab.ALBUMIN, 30, 6))), NOW, S
     )
     assert other_day is not None and other_day.value == 2.10 and other_day.albumin_g_per_l is None
 
 
 def test_renal_function_is_the_lower_of_crcl_and_egfr_within_the_window() -> None:
-    r = record(measurements=(lab(Lab.EGFR, 40, 10), lab(Lab.CREATININE_CLEARANCE, 33, 20)))
+    r = record(labs=(lab(Lab.EGFR, 40, 10), lab(Lab.CREATININE_CLEARANCE, 33, 20)))
     rf = definitions.renal_function(r, NOW, 365)
     assert rf is not None and (rf.value, rf.kind) == (33, "crcl")
-    old = record(measurements=(lab(Lab.EGFR, 40, 10), lab(Lab.CREATININE_CLEARANCE, 33, 366)))
+    old = record(labs=(lab(Lab.EGFR, 40, 10), lab(Lab.CREATININE_CLEARANCE, 33, 366)))
     rf_old = definitions.renal_function(old, NOW, 365)
     assert rf_old is not None and (rf_old.value, rf_old.kind) == (40, "egfr")
 
 
 def test_cockcroft_gault_only_when_nothing_better_exists() -> None:
     # 76-year-old woman, 60 kg, creatinine 1.2 mg/dL: (140-76)*60/(72*1.2)*0.85 = 37.8
-    r = record(measurements=(lab(Lab.CREATININE, 1.2, 3), lab(Lab.BODY_WEIGHT, 60, 3)))
+    r = record(labs=(lab(Lab.CREATININE, 1.2, 3), lab(Lab.BODY_WEIGHT, 60, 3)))
     rf = definitions.renal_function(r, NOW, 365)
     assert rf is not None and rf.kind == "crcl-cockcroft-gault" and rf.value == pytest.approx(37.8, abs=0.1)
-    assert definitions.renal_function(record(measurements=(lab(Lab.CREATININE, 1.2, 3),)), NOW, 365) is None
+    assert definitions.renal_function(record(labs=(lab(Lab.CREATININE, 1.2, 3),)), NOW, 365) is None
 
 
 @pytest.mark.parametrize(
@@ -124,14 +73,12 @@ def test_cockcroft_gault_only_when_nothing_better_exists() -> None:
 )
 def test_bone_fragility_from_a_t_score(score: float, site: BmdSite, fragile: bool) -> None:
     assert (
-        definitions.bone_fragility(record(measurements=(lab(Lab.T_SCORE, score, 30, site),)), NOW) is not None
+        definitions.bone_fragility(record(labs=(lab(Lab.T_SCORE, score, 30, site),)), NOW) is not None
     ) is fragile
 
 
 def test_only_the_latest_dxa_examination_counts() -> None:
-    r = record(
-        measurements=(lab(Lab.T_SCORE, -2.8, 800, BmdSite.HIP), lab(Lab.T_SCORE, -2.0, 30, BmdSite.HIP))
-    )
+    r = record(labs=(lab(Lab.T_SCORE, -2.8, 800, BmdSite.HIP), lab(Lab.T_SCORE, -2.0, 30, BmdSite.HIP)))
     assert definitions.bone_fragility(r, NOW) is None
 
 
@@ -143,24 +90,26 @@ def test_a_healed_fragility_fracture_still_counts_but_resolved_osteoporosis_does
 
 
 def test_any_anti_osteoporosis_drug_ever_is_bone_fragility_but_a_draft_is_not() -> None:
-    old = med({DrugClass.BISPHOSPHONATE}, 3000, status="completed", active=False)
-    assert definitions.bone_fragility(record(medications=(old,)), NOW) is not None
-    draft = med({DrugClass.BISPHOSPHONATE}, 0, draft=True)
+    old = medication({DrugClass.BISPHOSPHONATE}, 3000, status="completed", active=False)
+    assert definitions.bone_fragility(record(meds=(old,)), NOW) is not None
+    draft = medication({DrugClass.BISPHOSPHONATE}, 0, draft=True, active=True)
     assert definitions.bone_fragility(record(drafts=(draft,)), NOW) is None
 
 
 def test_denosumab_last_dose_discontinued_and_sequenced() -> None:
-    dose = med({DrugClass.DENOSUMAB}, 200, kind=ExposureKind.ADMINISTRATION, status="completed", active=False)
-    stopped = med({DrugClass.DENOSUMAB}, 190, status="stopped", active=False)
-    r = record(medications=(dose, stopped))
+    dose = medication(
+        {DrugClass.DENOSUMAB}, 200, kind=ExposureKind.ADMINISTRATION, status="completed", active=False
+    )
+    stopped = medication({DrugClass.DENOSUMAB}, 190, status="stopped", active=False)
+    r = record(meds=(dose, stopped))
     assert definitions.denosumab_last_dose(r, NOW) == ago(190).date()
     assert definitions.denosumab_discontinued(r) is True
-    assert definitions.denosumab_discontinued(record(medications=(dose,))) is False
+    assert definitions.denosumab_discontinued(record(meds=(dose,))) is False
     d = ago(200).date()
-    before = med({DrugClass.BISPHOSPHONATE}, 300, status="completed", active=False)
-    after = med({DrugClass.BISPHOSPHONATE}, 10, kind=ExposureKind.STATEMENT)
-    assert definitions.sequenced_after(record(medications=(dose, before)), d) is False
-    assert definitions.sequenced_after(record(medications=(dose, after)), d) is True
+    before = medication({DrugClass.BISPHOSPHONATE}, 300, status="completed", active=False)
+    after = medication({DrugClass.BISPHOSPHONATE}, 10, kind=ExposureKind.STATEMENT)
+    assert definitions.sequenced_after(record(meds=(dose, before)), d) is False
+    assert definitions.sequenced_after(record(meds=(dose, after)), d) is True
     assert definitions.sequenced_after(
-        record(medications=(dose,), drafts=(med({DrugClass.BISPHOSPHONATE}, 0, draft=True),)), d
+        record(meds=(dose,), drafts=(medication({DrugClass.BISPHOSPHONATE}, 0, draft=True, active=True),)), d
     )

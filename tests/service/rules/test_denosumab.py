@@ -11,7 +11,8 @@ from service.kernel.findings import Indicator, Proposal, Topic
 from service.kernel.record import DrugClass, ExposureKind, Lab, Measurement, MedicationExposure
 from service.kernel.thresholds import RuleSettings
 from service.rules.denosumab import dose_due, hypocalcemia_monitoring, sequencing_missing
-from tests.service.rules._bone_therapy_records import NOW, alendronate, denosumab, drug, lab, record
+from tests.builders import NOW, lab, medication, record
+from tests.service.rules._bone_therapy_records import alendronate, denosumab
 
 S = RuleSettings()
 TODAY = NOW.date()
@@ -139,7 +140,7 @@ def test_an_old_stopped_order_does_not_discontinue_a_newer_active_one() -> None:
     [
         alendronate(249),  # MedicationStatement the day after D
         alendronate(5, kind=ExposureKind.REQUEST),  # an alendronate order
-        drug(
+        medication(
             {DrugClass.BISPHOSPHONATE, DrugClass.BISPHOSPHONATE_IV, DrugClass.ZOLEDRONIC_ACID},
             30,
             name="zoledronic acid 5 mg",

@@ -11,24 +11,16 @@ from service.kernel.record import BmdSite, ExposureKind, Lab, PatientRecord, Pro
 from service.kernel.thresholds import RuleSettings
 from service.rules import Moment, evaluate
 from service.rules.diabetes_drugs import insulin_ordered, sglt2_ordered, tzd_active, tzd_ordered
+from tests.builders import NOW, ago, born_years_ago, condition, draft, lab, medication, patient, record
 from tests.service.rules._drug_records import (
     ANABOLIC,
     INSULIN,
     METFORMIN,
-    NOW,
     ORAL_BP,
     SETTINGS,
     SGLT2,
     TZD,
-    ago,
-    born_years_ago,
-    condition,
-    draft,
-    lab,
-    med,
     osteoporosis,
-    patient,
-    record,
     t2dm,
 )
 
@@ -90,7 +82,7 @@ def test_only_the_tzd_draft_is_offered_for_deletion() -> None:
 
 
 def test_no_tzd_draft_no_order_card_even_when_a_tzd_is_on_the_chart() -> None:
-    rec = record(conditions=[osteoporosis()], meds=[med(TZD, 400)], drafts=[draft(METFORMIN)])
+    rec = record(conditions=[osteoporosis()], meds=[medication(TZD, 400)], drafts=[draft(METFORMIN)])
     assert tzd_ordered(rec, NOW, SETTINGS) is None
 
 
@@ -128,8 +120,8 @@ def test_a_healed_fracture_and_past_anti_osteoporosis_drug_count_as_fragility() 
     on_drug = record(
         who=patient(Sex.MALE),
         meds=[
-            med(ORAL_BP, 900, name="alendronate", status="completed"),
-            med(ANABOLIC, 300, name="teriparatide"),
+            medication(ORAL_BP, 900, name="alendronate", status="completed"),
+            medication(ANABOLIC, 300, name="teriparatide"),
         ],
         drafts=[draft(TZD)],
     )
@@ -150,7 +142,7 @@ def test_an_inactive_osteoporosis_condition_is_not_fragility() -> None:
 
 
 def test_active_tzd_with_fragility_is_a_warning_with_the_order_date_and_no_suggestion() -> None:
-    rec = record(conditions=[osteoporosis()], meds=[med(TZD, 1000, name="Actos 30 mg")])
+    rec = record(conditions=[osteoporosis()], meds=[medication(TZD, 1000, name="Actos 30 mg")])
     finding = tzd_active(rec, NOW, SETTINGS)
     assert finding is not None
     assert finding.indicator is Indicator.WARNING
@@ -160,22 +152,22 @@ def test_active_tzd_with_fragility_is_a_warning_with_the_order_date_and_no_sugge
 
 @pytest.mark.parametrize("status", ["stopped", "completed"])
 def test_a_past_tzd_order_is_not_active(status: str) -> None:
-    rec = record(conditions=[osteoporosis()], meds=[med(TZD, 300, status=status)])
+    rec = record(conditions=[osteoporosis()], meds=[medication(TZD, 300, status=status)])
     assert tzd_active(rec, NOW, SETTINGS) is None
 
 
 def test_an_active_tzd_statement_counts() -> None:
-    rec = record(conditions=[osteoporosis()], meds=[med(TZD, 30, kind=ExposureKind.STATEMENT)])
+    rec = record(conditions=[osteoporosis()], meds=[medication(TZD, 30, kind=ExposureKind.STATEMENT)])
     assert tzd_active(rec, NOW, SETTINGS) is not None
 
 
 def test_active_tzd_in_a_woman_with_t2dm_but_no_fragility_gets_no_view_card() -> None:
-    rec = record(conditions=[t2dm()], meds=[med(TZD, 30)])
+    rec = record(conditions=[t2dm()], meds=[medication(TZD, 30)])
     assert tzd_active(rec, NOW, SETTINGS) is None
 
 
 def test_the_tzd_topic_runs_at_both_moments() -> None:
-    chart = record(conditions=[osteoporosis()], meds=[med(TZD, 30)])
+    chart = record(conditions=[osteoporosis()], meds=[medication(TZD, 30)])
     assert [f.topic for f in evaluate(chart, NOW, SETTINGS, Moment.VIEW).cards].count(
         Topic.TZD_FRACTURE_RISK
     ) == 1
@@ -283,6 +275,8 @@ def test_unknown_age_only_hypoglycaemia_counts() -> None:
 
 def test_no_insulin_draft_no_card() -> None:
     rec = record(
-        conditions=[condition(Problem.HYPOGLYCAEMIA)], meds=[med(INSULIN, 30)], drafts=[draft(METFORMIN)]
+        conditions=[condition(Problem.HYPOGLYCAEMIA)],
+        meds=[medication(INSULIN, 30)],
+        drafts=[draft(METFORMIN)],
     )
     assert insulin_ordered(rec, NOW, SETTINGS) is None

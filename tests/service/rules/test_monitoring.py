@@ -19,7 +19,8 @@ from service.kernel.record import (
 )
 from service.kernel.thresholds import RuleSettings
 from service.rules.monitoring import monitoring_overdue
-from tests.service.rules._bone_therapy_records import NOW, alendronate, denosumab, drug, lab, record, t2dm
+from tests.builders import NOW, lab, medication, record
+from tests.service.rules._bone_therapy_records import alendronate, denosumab, t2dm
 
 S = RuleSettings()
 TODAY = NOW.date()
@@ -54,7 +55,7 @@ def test_active_bisphosphonate_tests_every_365_days(age: int, fires: bool) -> No
 
 @pytest.mark.parametrize(("last", "applies"), [(365, True), (366, False)])
 def test_a_past_bisphosphonate_counts_for_365_days(last: int, applies: bool) -> None:
-    past = drug({DrugClass.BISPHOSPHONATE}, last, kind=ExposureKind.REQUEST, status="completed")
+    past = medication({DrugClass.BISPHOSPHONATE}, last, kind=ExposureKind.REQUEST, status="completed")
     finding = monitoring_overdue(record(past), NOW, S)
     assert (finding is not None) is applies
 
@@ -102,7 +103,7 @@ def test_each_overdue_test_gets_its_order() -> None:
 
 
 def anabolic(days: int = 400) -> MedicationExposure:
-    return drug({DrugClass.ANABOLIC}, days, name="teriparatide 20 mcg daily")
+    return medication({DrugClass.ANABOLIC}, days, name="teriparatide 20 mcg daily")
 
 
 @pytest.mark.parametrize(("bmd_age", "fires"), [(730, False), (731, True)])
@@ -124,12 +125,12 @@ def test_anabolic_needs_no_renal_function() -> None:
 
 
 def test_a_stopped_anabolic_calls_for_nothing() -> None:
-    old = drug({DrugClass.ANABOLIC}, 100, status="stopped")
+    old = medication({DrugClass.ANABOLIC}, 100, status="stopped")
     assert monitoring_overdue(record(old), NOW, S) is None
 
 
 def supplement(cls: DrugClass = DrugClass.CALCIUM_SUPPLEMENT) -> MedicationExposure:
-    return drug({cls}, 500, name="calcium carbonate 1250 mg", kind=ExposureKind.STATEMENT)
+    return medication({cls}, 500, name="calcium carbonate 1250 mg", kind=ExposureKind.STATEMENT)
 
 
 SUPPLEMENT_CHECKS = {Check.CALCIUM, Check.PHOSPHATE, Check.PTH, Check.VITAMIN_D}

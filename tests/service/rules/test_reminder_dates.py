@@ -18,7 +18,8 @@ from service.kernel.findings import TIME_BOUND_TOPICS, Topic
 from service.kernel.record import ExposureKind, Lab, PatientRecord
 from service.kernel.thresholds import RuleSettings
 from service.rules import Moment, evaluate
-from tests.service.rules._bone_therapy_records import NOW, alendronate, denosumab, lab, record
+from tests.builders import NOW, lab, record
+from tests.service.rules._bone_therapy_records import alendronate, denosumab
 
 S = RuleSettings()
 TODAY = NOW.date()

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-
 import pytest
 
 from service.kernel.findings import Indicator, Order, Topic
 from service.kernel.record import (
     BmdSite,
-    ConditionFact,
     DrugClass,
     ExposureKind,
     Lab,
     Measurement,
     MedicationExposure,
-    Patient,
     PatientRecord,
     Problem,
     Sex,
@@ -33,62 +29,15 @@ from service.rules.screening import (
     obesity_bone_assessment,
     vitamin_d_deficiency,
 )
+from tests.builders import NOW, ago, condition, days_ago, lab, medication, patient
+from tests.builders import record as rec
 
-NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 CN = RuleSettings()
 WHO = RuleSettings(population_profile=PopulationProfile.WHO)
 
 
-def ago(days: int) -> datetime:
-    return NOW - timedelta(days=days)
-
-
-def day_ago(days: int) -> date:
-    return NOW.date() - timedelta(days=days)
-
-
-def cond(problem: Problem, onset_days: int | None = 400, *, active: bool = True) -> ConditionFact:
-    onset = day_ago(onset_days) if onset_days is not None else None
-    return ConditionFact(problem, active, onset, f"Condition/{problem.value}-{onset_days}")
-
-
-def lab(kind: Lab, value: float | None, days: int, site: BmdSite | None = None) -> Measurement:
-    return Measurement(kind, value, ago(days), f"Observation/{kind.value}-{days}", site=site)
-
-
-def med(
-    cls: set[DrugClass], days: int = 100, *, active: bool = True, status: str = "active", name: str = "drug"
-) -> MedicationExposure:
-    return MedicationExposure(
-        frozenset(cls),
-        name,
-        ExposureKind.REQUEST,
-        status,
-        ago(days),
-        active,
-        f"MedicationRequest/{name}-{days}",
-    )
-
-
-def rec(
-    *conditions: ConditionFact,
-    labs: tuple[Measurement, ...] = (),
-    meds: tuple[MedicationExposure, ...] = (),
-    drafts: tuple[MedicationExposure, ...] = (),
-    sex: Sex = Sex.FEMALE,
-    deceased: bool = False,
-) -> PatientRecord:
-    return PatientRecord(
-        patient=Patient("p1", sex, date(1955, 3, 2), deceased),
-        conditions=conditions,
-        measurements=labs,
-        medications=meds,
-        drafts=drafts,
-    )
-
-
-T2DM = cond(Problem.T2DM, 400)
-OSTEOPOROSIS = cond(Problem.OSTEOPOROSIS, 300)
+T2DM = condition(Problem.T2DM, onset=days_ago(400))
+OSTEOPOROSIS = condition(Problem.OSTEOPOROSIS, onset=days_ago(300))
 
 
 # --- diabetic-fracture-risk-phenotype -------------------------------------------------------------
@@ -97,49 +46,64 @@ OSTEOPOROSIS = cond(Problem.OSTEOPOROSIS, 300)
 class TestDiabeticFractureRiskPhenotype:
     @pytest.mark.parametrize(("onset_days", "fires"), [(3651, False), (3652, False), (3653, True)])
     def test_diabetes_for_more_than_ten_years(self, onset_days: int, fires: bool) -> None:
-        finding = diabetic_fracture_risk_phenotype(rec(cond(Problem.T2DM, onset_days)), NOW, CN)
+        finding = diabetic_fracture_risk_phenotype(
+            rec(condition(Problem.T2DM, onset=days_ago(onset_days))), NOW, CN
+        )
         assert (finding is not None) is fires
         if finding is not None:
             (phenotype,) = finding.facts.phenotypes
             assert phenotype.kind == LONG_DURATION
-            assert phenotype.since == day_ago(3653)
+            assert phenotype.since == days_ago(3653)
             assert phenotype.years == 10
 
     def test_duration_counts_from_the_earliest_t2dm_condition_even_an_inactive_one(self) -> None:
-        record = rec(cond(Problem.T2DM, 200), cond(Problem.T2DM, 4000, active=False))
+        record = rec(
+            condition(Problem.T2DM, onset=days_ago(200)),
+            condition(Problem.T2DM, onset=days_ago(4000), active=False),
+        )
         finding = diabetic_fracture_risk_phenotype(record, NOW, CN)
         assert finding is not None
-        assert finding.facts.phenotypes[0].since == day_ago(4000)
+        assert finding.facts.phenotypes[0].since == days_ago(4000)
 
     def test_unknown_onset_is_not_long_duration(self) -> None:
-        assert diabetic_fracture_risk_phenotype(rec(cond(Problem.T2DM, None)), NOW, CN) is None
+        assert diabetic_fracture_risk_phenotype(rec(condition(Problem.T2DM, onset=None)), NOW, CN) is None
 
     def test_needs_active_type_2_diabetes(self) -> None:
-        neuropathy = cond(Problem.DIABETIC_NEUROPATHY)
+        neuropathy = condition(Problem.DIABETIC_NEUROPATHY, onset=days_ago(400))
         assert diabetic_fracture_risk_phenotype(rec(neuropathy), NOW, CN) is None
-        inactive = cond(Problem.T2DM, 5000, active=False)
+        inactive = condition(Problem.T2DM, onset=days_ago(5000), active=False)
         assert diabetic_fracture_risk_phenotype(rec(inactive, neuropathy), NOW, CN) is None
 
     def test_no_phenotype_no_card(self) -> None:
         assert diabetic_fracture_risk_phenotype(rec(T2DM), NOW, CN) is None
 
     def test_active_neuropathy_counts_a_resolved_one_does_not(self) -> None:
-        finding = diabetic_fracture_risk_phenotype(rec(T2DM, cond(Problem.DIABETIC_NEUROPATHY, 90)), NOW, CN)
+        finding = diabetic_fracture_risk_phenotype(
+            rec(T2DM, condition(Problem.DIABETIC_NEUROPATHY, onset=days_ago(90))), NOW, CN
+        )
         assert finding is not None
         assert [p.kind for p in finding.facts.phenotypes] == [NEUROPATHY]
-        resolved = cond(Problem.DIABETIC_NEUROPATHY, 90, active=False)
+        resolved = condition(Problem.DIABETIC_NEUROPATHY, onset=days_ago(90), active=False)
         assert diabetic_fracture_risk_phenotype(rec(T2DM, resolved), NOW, CN) is None
 
     def test_a_resolved_hypoglycaemia_is_still_a_history(self) -> None:
-        record = rec(T2DM, cond(Problem.HYPOGLYCAEMIA, 900, active=False), cond(Problem.HYPOGLYCAEMIA, 60))
+        record = rec(
+            T2DM,
+            condition(Problem.HYPOGLYCAEMIA, onset=days_ago(900), active=False),
+            condition(Problem.HYPOGLYCAEMIA, onset=days_ago(60)),
+        )
         finding = diabetic_fracture_risk_phenotype(record, NOW, CN)
         assert finding is not None
         (phenotype,) = finding.facts.phenotypes
         assert phenotype.kind == HYPOGLYCAEMIA
-        assert phenotype.since == day_ago(60)  # the most recent episode
+        assert phenotype.since == days_ago(60)  # the most recent episode
 
     def test_diabetic_kidney_disease_quotes_the_egfr(self) -> None:
-        record = rec(T2DM, cond(Problem.DIABETIC_KIDNEY_DISEASE, 700), labs=(lab(Lab.EGFR, 41, 20),))
+        record = rec(
+            T2DM,
+            condition(Problem.DIABETIC_KIDNEY_DISEASE, onset=days_ago(700)),
+            labs=(lab(Lab.EGFR, 41, 20),),
+        )
         finding = diabetic_fracture_risk_phenotype(record, NOW, CN)
         assert finding is not None
         (phenotype,) = finding.facts.phenotypes
@@ -147,11 +111,13 @@ class TestDiabeticFractureRiskPhenotype:
         assert finding.facts.egfr is not None and finding.facts.egfr.value == 41
 
     def test_chronic_kidney_disease_in_type_2_diabetes_counts_as_the_kidney_phenotype(self) -> None:
-        finding = diabetic_fracture_risk_phenotype(rec(T2DM, cond(Problem.CHRONIC_KIDNEY_DISEASE)), NOW, CN)
+        finding = diabetic_fracture_risk_phenotype(
+            rec(T2DM, condition(Problem.CHRONIC_KIDNEY_DISEASE, onset=days_ago(400))), NOW, CN
+        )
         assert finding is not None
         (phenotype,) = finding.facts.phenotypes
         assert (phenotype.kind, phenotype.diabetic) == (KIDNEY_DISEASE, False)
-        resolved = cond(Problem.CHRONIC_KIDNEY_DISEASE, active=False)
+        resolved = condition(Problem.CHRONIC_KIDNEY_DISEASE, onset=days_ago(400), active=False)
         assert diabetic_fracture_risk_phenotype(rec(T2DM, resolved), NOW, CN) is None
 
     def test_an_egfr_alone_is_not_kidney_disease(self) -> None:
@@ -159,10 +125,10 @@ class TestDiabeticFractureRiskPhenotype:
 
     def test_lists_every_matched_phenotype_in_the_seed_order(self) -> None:
         record = rec(
-            cond(Problem.T2DM, 5000),
-            cond(Problem.DIABETIC_KIDNEY_DISEASE),
-            cond(Problem.HYPOGLYCAEMIA),
-            cond(Problem.DIABETIC_NEUROPATHY),
+            condition(Problem.T2DM, onset=days_ago(5000)),
+            condition(Problem.DIABETIC_KIDNEY_DISEASE, onset=days_ago(400)),
+            condition(Problem.HYPOGLYCAEMIA, onset=days_ago(400)),
+            condition(Problem.DIABETIC_NEUROPATHY, onset=days_ago(400)),
         )
         finding = diabetic_fracture_risk_phenotype(record, NOW, CN)
         assert finding is not None
@@ -176,7 +142,7 @@ class TestDiabeticFractureRiskPhenotype:
     @pytest.mark.parametrize(("bmd_days", "fires"), [(729, False), (730, False), (731, True)])
     def test_a_bmd_result_within_730_days_silences_it(self, bmd_days: int, fires: bool) -> None:
         bmd = lab(Lab.T_SCORE, -1.0, bmd_days, BmdSite.HIP)
-        record = rec(T2DM, cond(Problem.DIABETIC_NEUROPATHY), labs=(bmd,))
+        record = rec(T2DM, condition(Problem.DIABETIC_NEUROPATHY, onset=days_ago(400)), labs=(bmd,))
         finding = diabetic_fracture_risk_phenotype(record, NOW, CN)
         assert (finding is not None) is fires
         if finding is not None:
@@ -191,15 +157,19 @@ class TestDiabeticFractureRiskPhenotype:
         ],
     )
     def test_any_bmd_result_at_any_site_counts(self, result: Measurement) -> None:
-        record = rec(T2DM, cond(Problem.DIABETIC_NEUROPATHY), labs=(result,))
+        record = rec(T2DM, condition(Problem.DIABETIC_NEUROPATHY, onset=days_ago(400)), labs=(result,))
         assert diabetic_fracture_risk_phenotype(record, NOW, CN) is None
 
     def test_a_future_dated_bmd_does_not_count(self) -> None:
-        record = rec(T2DM, cond(Problem.DIABETIC_NEUROPATHY), labs=(lab(Lab.BMD, 0.8, -3),))
+        record = rec(
+            T2DM, condition(Problem.DIABETIC_NEUROPATHY, onset=days_ago(400)), labs=(lab(Lab.BMD, 0.8, -3),)
+        )
         assert diabetic_fracture_risk_phenotype(record, NOW, CN) is not None
 
     def test_offers_a_dxa_and_is_info(self) -> None:
-        finding = diabetic_fracture_risk_phenotype(rec(T2DM, cond(Problem.DIABETIC_NEUROPATHY)), NOW, CN)
+        finding = diabetic_fracture_risk_phenotype(
+            rec(T2DM, condition(Problem.DIABETIC_NEUROPATHY, onset=days_ago(400))), NOW, CN
+        )
         assert finding is not None
         assert finding.topic is Topic.DIABETIC_FRACTURE_RISK_PHENOTYPE
         assert finding.indicator is Indicator.INFO
@@ -210,7 +180,7 @@ class TestDiabeticFractureRiskPhenotype:
 
     def test_windows_are_settings(self) -> None:
         settings = RuleSettings(bmd_window_days=365, long_diabetes_days=1825)
-        record = rec(cond(Problem.T2DM, 1900), labs=(lab(Lab.BMD, 0.8, 400),))
+        record = rec(condition(Problem.T2DM, onset=days_ago(1900)), labs=(lab(Lab.BMD, 0.8, 400),))
         assert diabetic_fracture_risk_phenotype(record, NOW, CN) is None
         assert diabetic_fracture_risk_phenotype(record, NOW, settings) is not None
 
@@ -258,11 +228,11 @@ class TestFallRiskAssessmentDue:
         assert (finding is not None) is fires
 
     def test_a_healed_fragility_fracture_counts(self) -> None:
-        fracture = cond(Problem.FRAGILITY_FRACTURE, 2000, active=False)
+        fracture = condition(Problem.FRAGILITY_FRACTURE, onset=days_ago(2000), active=False)
         assert fall_risk_assessment_due(rec(T2DM, fracture), NOW, CN) is not None
 
     def test_an_anti_osteoporosis_drug_ever_counts_and_is_named(self) -> None:
-        prolia = med({DrugClass.DENOSUMAB}, 900, active=False, status="completed", name="Prolia")
+        prolia = medication({DrugClass.DENOSUMAB}, 900, active=False, status="completed", name="Prolia")
         finding = fall_risk_assessment_due(rec(T2DM, meds=(prolia,)), NOW, CN)
         assert finding is not None
         assert finding.facts.fragility.drug == "Prolia"  # the shared bone fragility names the drug
@@ -345,7 +315,7 @@ class TestObesityBoneAssessment:
     def test_waist_threshold_by_profile_and_sex(
         self, settings: RuleSettings, sex: Sex, waist: float, fires: bool
     ) -> None:
-        record = rec(T2DM, labs=(lab(Lab.BMI, 24, 10), lab(Lab.WAIST, waist, 10)), sex=sex)
+        record = rec(T2DM, labs=(lab(Lab.BMI, 24, 10), lab(Lab.WAIST, waist, 10)), who=patient(sex))
         finding = obesity_bone_assessment(record, NOW, settings)
         assert (finding is not None) is fires
         if finding is not None:
@@ -354,16 +324,16 @@ class TestObesityBoneAssessment:
 
     @pytest.mark.parametrize("sex", [Sex.UNKNOWN, Sex.OTHER])
     def test_waist_is_skipped_when_sex_gives_no_threshold(self, sex: Sex) -> None:
-        record = rec(T2DM, labs=(lab(Lab.WAIST, 130, 10),), sex=sex)
+        record = rec(T2DM, labs=(lab(Lab.WAIST, 130, 10),), who=patient(sex))
         assert obesity_bone_assessment(record, NOW, CN) is None
-        record = rec(T2DM, labs=(lab(Lab.WAIST, 130, 10), lab(Lab.BMI, 29, 10)), sex=sex)
+        record = rec(T2DM, labs=(lab(Lab.WAIST, 130, 10), lab(Lab.BMI, 29, 10)), who=patient(sex))
         finding = obesity_bone_assessment(record, NOW, CN)
         assert finding is not None
         assert finding.facts.waist_threshold is None
 
     @pytest.mark.parametrize(("days", "fires"), [(730, True), (731, False)])
     def test_waist_window_730_days(self, days: int, fires: bool) -> None:
-        record = rec(T2DM, labs=(lab(Lab.WAIST, 95, days),), sex=Sex.MALE)
+        record = rec(T2DM, labs=(lab(Lab.WAIST, 95, days),), who=patient(Sex.MALE))
         assert (obesity_bone_assessment(record, NOW, CN) is not None) is fires
 
     def test_population_is_t2dm_or_bone_fragility(self) -> None:
@@ -405,14 +375,14 @@ class TestVitaminDDeficiency:
 
     def test_active_native_vitamin_d_silences_it(self) -> None:
         low = (lab(Lab.VITAMIN_D, 12, 20),)
-        d3 = med({DrugClass.NATIVE_VITAMIN_D}, 10, name="cholecalciferol 1000 IU")
+        d3 = medication({DrugClass.NATIVE_VITAMIN_D}, 10, name="cholecalciferol 1000 IU")
         assert vitamin_d_deficiency(rec(T2DM, labs=low, meds=(d3,)), NOW, CN) is None
-        stopped = med({DrugClass.NATIVE_VITAMIN_D}, 300, active=False, status="stopped")
+        stopped = medication({DrugClass.NATIVE_VITAMIN_D}, 300, active=False, status="stopped")
         assert vitamin_d_deficiency(rec(T2DM, labs=low, meds=(stopped,)), NOW, CN) is not None
 
     def test_calcitriol_does_not_replete_25_oh_vitamin_d(self) -> None:
-        calcitriol = med({DrugClass.ACTIVE_VITAMIN_D}, 50, name="calcitriol 0.25 mcg")
-        calcium = med({DrugClass.CALCIUM_SUPPLEMENT}, 50, name="calcium carbonate")
+        calcitriol = medication({DrugClass.ACTIVE_VITAMIN_D}, 50, name="calcitriol 0.25 mcg")
+        calcium = medication({DrugClass.CALCIUM_SUPPLEMENT}, 50, name="calcium carbonate")
         record = rec(T2DM, labs=(lab(Lab.VITAMIN_D, 12, 20),), meds=(calcitriol, calcium))
         finding = vitamin_d_deficiency(record, NOW, CN)
         assert finding is not None
@@ -443,9 +413,9 @@ class TestVitaminDDeficiency:
 
 def _everything() -> PatientRecord:
     return rec(
-        cond(Problem.T2DM, 5000),
+        condition(Problem.T2DM, onset=days_ago(5000)),
         OSTEOPOROSIS,
-        cond(Problem.DIABETIC_NEUROPATHY),
+        condition(Problem.DIABETIC_NEUROPATHY, onset=days_ago(400)),
         labs=(lab(Lab.BMI, 33, 10), lab(Lab.VITAMIN_D, 11, 10)),
     )
 
@@ -464,5 +434,5 @@ def test_the_four_rules_run_at_patient_view() -> None:
 def test_not_at_order_time_and_never_for_the_deceased() -> None:
     screening = {r.topic for r in RULES}
     assert not screening & {f.topic for f in evaluate(_everything(), NOW, CN, Moment.ORDER).cards}
-    dead = rec(*_everything().conditions, labs=_everything().measurements, deceased=True)
+    dead = rec(*_everything().conditions, labs=_everything().measurements, who=patient(deceased=True))
     assert evaluate(dead, NOW, CN, Moment.VIEW).cards == ()
