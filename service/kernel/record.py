@@ -177,7 +177,7 @@ class Measurement:
 
 @dataclass(frozen=True, slots=True)
 class MedicationExposure:
-    """One medication resource of the recognised classes (oncology regimens never get here)."""
+    """One medication resource of the recognised classes (oncology regimens in their own classes, r3)."""
 
     classes: frozenset[DrugClass]
     name: str  # what the clinician sees: text or display of the code
@@ -192,6 +192,21 @@ class MedicationExposure:
     period_start: datetime | None = None  # MedicationStatement.effectivePeriod.start
     period_end: datetime | None = None  # MedicationStatement.effectivePeriod.end (None: open)
     asserted: datetime | None = None  # MedicationStatement.dateAsserted
+
+    @property
+    def is_exposure(self) -> bool:
+        """rules.md "Exposure": the drug was (or is being) taken. Since r3 the record also holds cancelled
+        and stopped orders and stopped, not-taken or intended statements, which are the newest word on a
+        course but no exposure."""
+        return self.draft or self.status in _EXPOSURE_STATUSES[self.kind]
+
+
+_EXPOSURE_STATUSES: dict[ExposureKind, frozenset[str]] = {
+    ExposureKind.REQUEST: frozenset({"active", "on-hold", "completed", "stopped"}),
+    ExposureKind.ADMINISTRATION: frozenset({"completed", "in-progress"}),
+    ExposureKind.STATEMENT: frozenset({"active", "completed"}),
+    ExposureKind.DISPENSE: frozenset({"completed"}),
+}
 
 
 @dataclass(frozen=True, slots=True)
