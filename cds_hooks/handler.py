@@ -25,7 +25,9 @@ class HookCall:
     hook_instance: str
     patient_id: str  # bare id: "Patient/123" in the request becomes "123"
     context: Mapping[str, Any]  # as sent (draftOrders is a Bundle dict, selections a list of "Type/id")
-    data: Mapping[str, Sequence[JSON]]  # prefetch key → FHIR resources (raw JSON dicts); [] when null
+    # prefetch key → FHIR resources (raw JSON dicts); [] when null; an optional key that could not be had
+    # is absent (ServiceDefinition.optional_prefetch)
+    data: Mapping[str, Sequence[JSON]]
     language: str = "en"  # "en" or "zh", from Accept-Language
     issuer: str | None = None  # the JWT's iss, when auth is on
     fhir_server: str | None = None

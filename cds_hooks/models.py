@@ -90,6 +90,10 @@ class ServiceDefinition(_Out):
     description: str
     prefetch: dict[str, str] | None = None
     usage_requirements: str | None = Field(default=None, alias="usageRequirements")
+    # Prefetch keys the service can answer without: when such a key was not sent and cannot be fetched
+    # (no fhirServer, one not allowed, or a failing one), the hook is served without it (the key is absent
+    # from HookCall.data) instead of answering 412. Not part of discovery.
+    optional_prefetch: frozenset[str] = Field(default=frozenset(), exclude=True)
 
 
 class FeedbackOverrideReason(BaseModel):

@@ -8,6 +8,10 @@ For every key of the service's prefetch templates (CDS Hooks 2.0 §Prefetch):
 - sent as an OperationOutcome (the EHR failed to prefetch it), or not sent at all: the template is
   rendered and fetched from ``fhirServer``.
 
+A key the service declares optional (``ServiceDefinition.optional_prefetch``) that cannot be had that way
+(no ``fhirServer``, one not allowed, a failing one, a token the request cannot fill, or more pages that
+cannot be read) is left out of the result instead of being a 412: the service answers without it.
+
 A key whose template reads one resource (``Patient/{{context.patientId}}``) must be sent as that
 resource (or a Bundle of nothing but it): another resource type or another id is a 400 naming
 ``prefetch.<key>`` (a chart prefetched for the wrong patient must not be evaluated as this one's).
@@ -23,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -72,9 +76,15 @@ def render(template: str, request: HookRequest) -> str:
 
 
 async def resolve(
-    templates: Mapping[str, str], request: HookRequest, fhir: FhirSource
+    templates: Mapping[str, str],
+    request: HookRequest,
+    fhir: FhirSource,
+    optional: Collection[str] = frozenset(),
 ) -> dict[str, list[JSON]]:
-    """Prefetch key → resources, for every key of ``templates``; raises a 412 when data cannot be had."""
+    """Prefetch key → resources, for every key of ``templates``; raises a 412 when data cannot be had.
+
+    A key of ``optional`` whose data cannot be had is absent from the result instead.
+    """
     sent = request.prefetch or {}
     data: dict[str, list[JSON]] = {}
     jobs: dict[str, Callable[[], Awaitable[list[JSON]]]] = {}
@@ -87,7 +97,14 @@ async def resolve(
                 logger.info(
                     "prefetch %r came as an OperationOutcome %s; fetching it", key, _issue_codes(value)
                 )
-            jobs[key] = _search(fhir, key, render(template, request))
+            try:
+                url = render(template, request)
+            except CdsError as exc:
+                if key not in optional:
+                    raise
+                _without(key, exc)
+                continue
+            jobs[key] = _search(fhir, key, url)
         elif (read := _read_target(template, request)) is not None and not _is_resource(value, *read):
             resource_type, resource_id = read
             raise invalid(
@@ -102,8 +119,30 @@ async def resolve(
                 jobs[key] = _rest_of(fhir, key, following, data[key])
         else:
             data[key] = [value]
+    for key in set(jobs).intersection(optional):
+        jobs[key] = _optional(key, jobs[key])
     fetched = await _run_all(jobs)
-    return {key: fetched.get(key, data.get(key, [])) for key in templates}
+    resolved = {**data, **fetched}  # a fetch (or the rest of a paged Bundle) replaces what was sent
+    return {key: resolved[key] for key in templates if key in resolved and resolved[key] is not _MISSING}
+
+
+# What an optional key whose fetch failed resolves to: it is then left out of the result.
+_MISSING: list[JSON] = []
+
+
+def _optional(key: str, job: Callable[[], Awaitable[list[JSON]]]) -> Callable[[], Awaitable[list[JSON]]]:
+    async def run() -> list[JSON]:
+        try:
+            return await job()
+        except CdsError as exc:
+            _without(key, exc)
+            return _MISSING
+
+    return run
+
+
+def _without(key: str, exc: CdsError) -> None:
+    logger.info("optional prefetch %r cannot be had (%s); answering without it", key, exc.code)
 
 
 def _read_target(template: str, request: HookRequest) -> tuple[str, str] | None:

@@ -185,7 +185,10 @@ class _Endpoints:
         budget = asyncio.timeout(deadline_ms / 1000)
         try:
             async with budget:
-                data = await prefetch.resolve(service.definition.prefetch or {}, call, fhir)
+                definition = service.definition
+                data = await prefetch.resolve(
+                    definition.prefetch or {}, call, fhir, definition.optional_prefetch
+                )
                 cards = await service.handler(
                     HookCall(
                         service_id=service_id,
@@ -300,6 +303,11 @@ def _index(services: Sequence[CdsService]) -> dict[str, CdsService]:
             raise ValueError(f"two CDS services have the id {definition.id!r}")
         for template in (definition.prefetch or {}).values():
             prefetch.check_template(template)
+        unknown = definition.optional_prefetch - set(definition.prefetch or {})
+        if unknown:
+            raise ValueError(
+                f"CDS service {definition.id!r}: optional prefetch keys {sorted(unknown)} have no template"
+            )
         by_id[definition.id] = service
     return by_id
 

@@ -1,7 +1,8 @@
-"""Condition (and dialysis Procedure) -> ConditionFact, following rules.md "Shared definitions"."""
+"""Condition (and dialysis or palliative-care Procedure) -> ConditionFact, following rules.md "Shared definitions"."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from mappings._context import CONDITION_NAMES, Context, recognise
@@ -30,12 +31,21 @@ def map_condition(resource: Resource, label: str, ctx: Context) -> list[Conditio
     ]
 
 
-def dialysis_from_procedure(resource: Resource, label: str, ctx: Context) -> list[ConditionFact]:
-    """A dialysis procedure done or under way: the patient is on dialysis from its date."""
+def problem_from_procedure(
+    resource: Resource, label: str, ctx: Context, problems: Iterable[Problem]
+) -> list[ConditionFact]:
+    """A dialysis or palliative/hospice-care procedure done or under way, dated by its performed date.
+
+    ``from_procedure`` tells the rules that it counts only within its window (rules.md r3: 92 days).
+    """
     if as_str(resource.get("status")) not in _PROCEDURE_DONE:
         return []
     onset = _date(resource, label, "performedDateTime", "performedPeriod")
-    return [ConditionFact(Problem.DIALYSIS, True, onset, label, _display(resource))]
+    display = _display(resource)
+    return [
+        ConditionFact(problem, True, onset, label, display, from_procedure=True)
+        for problem in sorted(problems, key=lambda p: p.value)
+    ]
 
 
 def _date(resource: Resource, label: str, *fields: str) -> date | None:

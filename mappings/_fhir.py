@@ -105,8 +105,11 @@ def first_time(resource: Resource, *fields: str) -> tuple[str, object] | None:
     return None
 
 
-def resource_time(resource: Resource, label: str, *fields: str) -> datetime | None:
-    """The first of ``fields`` the resource has, as a datetime; a malformed one is a mapping error."""
+def resource_time(resource: Resource, label: str, *fields: str, rtype: str | None = None) -> datetime | None:
+    """The first of ``fields`` the resource has, as a datetime; a malformed one is a mapping error.
+
+    ``rtype`` names the element read when it is not a resource (a Period: "MedicationStatement.effectivePeriod").
+    """
     found = first_time(resource, *fields)
     if found is None:
         return None
@@ -114,7 +117,8 @@ def resource_time(resource: Resource, label: str, *fields: str) -> datetime | No
     try:
         return parse_datetime(value)
     except ValueError as exc:
-        raise MappingError(label, f"{resource.get('resourceType')}.{path}", "not a FHIR dateTime") from exc
+        where = rtype or resource.get("resourceType")
+        raise MappingError(label, f"{where}.{path}", "not a FHIR dateTime") from exc
 
 
 def label(resource: Resource, position: int) -> str:

@@ -3,7 +3,12 @@
 A drug is recognised by its codes (RxNorm ingredient to branded product, ATC), failing that by its
 generic or brand name in text/display. Oncology regimens of denosumab (120 mg, Xgeva) and zoledronic
 acid (4 mg, Zometa) are recognised by code, brand or the strength in the product's own text, never by
-the dosage instructions, and are dropped.
+the dosage instructions, and get their own class (DENOSUMAB_ONCOLOGY, ZOLEDRONIC_ACID_ONCOLOGY) and no
+other (rules.md r3). Alendronate with cholecalciferol (Fosamax Plus D) is not vitamin D repletion.
+
+Every status reaches the record (the rules decide what counts): a MedicationRequest cancelled, stopped or
+completed, a MedicationStatement stopped, not-taken or intended; only entered-in-error (and the
+administration and dispense states that are no exposure) are dropped.
 """
 
 from __future__ import annotations
@@ -21,10 +26,11 @@ from mappings._validate import validate
 from mappings.concepts import DRUG_CONCEPTS, DRUGS, ONCOLOGY
 from service.kernel.record import Coding, DrugClass, ExposureKind, MedicationExposure
 
-# kind -> (statuses that are an exposure, statuses that are "active", time fields)
+# kind -> (statuses that reach the record, statuses that are "active", time fields). Which of them are an
+# exposure is rules.md "Exposure" (MedicationExposure.is_exposure); the others are the newest word on a course.
 _RULES: dict[ExposureKind, tuple[frozenset[str], frozenset[str], tuple[str, ...]]] = {
     ExposureKind.REQUEST: (
-        frozenset({"active", "on-hold", "completed", "stopped"}),
+        frozenset({"active", "on-hold", "completed", "stopped", "cancelled"}),
         frozenset({"active", "on-hold"}),
         ("authoredOn",),
     ),
@@ -33,9 +39,10 @@ _RULES: dict[ExposureKind, tuple[frozenset[str], frozenset[str], tuple[str, ...]
         frozenset(),
         ("effectiveDateTime", "effectivePeriod"),
     ),
-    # rules.md "Exposure": active/completed only; "intended" is a plan, not an exposure
+    # rules.md "Exposure": active/completed are exposures; stopped/not-taken say a course ended (denosumab
+    # "Stopped"), intended is a plan: they reach the record for the rules to read, never as "active"
     ExposureKind.STATEMENT: (
-        frozenset({"active", "completed"}),
+        frozenset({"active", "completed", "stopped", "not-taken", "intended", "on-hold"}),
         frozenset({"active"}),
         ("effectiveDateTime", "effectivePeriod", "dateAsserted"),
     ),
@@ -46,6 +53,11 @@ _ONCOLOGY_STRENGTH = {
     concept: (DRUGS[rule["ingredient_concept"]], [re.compile(p) for p in rule["strength_patterns"]])
     for concept, rule in TERMINOLOGY.oncology.items()
 }
+_NOT_VITAMIN_D_REPLETION = [
+    re.compile(rule["pattern"])
+    for rule in TERMINOLOGY.combination_exceptions
+    if "native-vitamin-d" in rule["remove"]
+]
 _IBANDRONATE = re.compile(TERMINOLOGY.ibandronate_iv["ingredient"])
 _INJECTABLE = re.compile(TERMINOLOGY.ibandronate_iv["form"])
 _CHINESE_UNITS = (("毫克", "mg"), ("毫升", "ml"), ("微克", "mcg"))
@@ -75,12 +87,18 @@ def classify(concept: object) -> Drug | None:
     text = normalise_text(concept_text(concept))
     for chinese, unit in _CHINESE_UNITS:
         text = text.replace(chinese, unit)
-    if found.concepts & set(ONCOLOGY) or DRUG_NAMES.find(text) & set(ONCOLOGY):
-        return None
+    coding = found.coding
+    domain_coding = Coding(coding.system or "", coding.code or "", coding.display) if coding else None
+    name = _name(concept, coding.display if coding else None)
+    oncology = set((found.concepts | DRUG_NAMES.find(text)) & set(ONCOLOGY))
     classes = {DRUGS[c] for c in found.concepts if c in DRUGS}
-    for ingredient, patterns in _ONCOLOGY_STRENGTH.values():
+    for concept_id, (ingredient, patterns) in _ONCOLOGY_STRENGTH.items():
         if ingredient in classes and any(p.search(text) for p in patterns):
-            return None
+            oncology.add(concept_id)
+    if oncology:  # never also the osteoporosis classes
+        return Drug(frozenset(ONCOLOGY[c] for c in oncology), name, domain_coding)
+    if DrugClass.NATIVE_VITAMIN_D in classes and any(p.search(text) for p in _NOT_VITAMIN_D_REPLETION):
+        classes.discard(DrugClass.NATIVE_VITAMIN_D)
     if DrugClass.BISPHOSPHONATE in classes and _IBANDRONATE.search(text) and _INJECTABLE.search(text):
         classes.add(DrugClass.BISPHOSPHONATE_IV)
     if DrugClass.ZOLEDRONIC_ACID in classes:
@@ -89,9 +107,7 @@ def classify(concept: object) -> Drug | None:
         classes.add(DrugClass.BISPHOSPHONATE)
     if not classes:
         return None
-    coding = found.coding
-    domain_coding = Coding(coding.system or "", coding.code or "", coding.display) if coding else None
-    return Drug(frozenset(classes), _name(concept, coding.display if coding else None), domain_coding)
+    return Drug(frozenset(classes), name, domain_coding)
 
 
 def map_medication(resource: Resource, label: str, ctx: Context) -> list[MedicationExposure]:
@@ -106,9 +122,26 @@ def map_medication(resource: Resource, label: str, ctx: Context) -> list[Medicat
     if drug is None:
         return []
     at = resource_time(resource, label, *time_fields)
+    start = end = asserted = None
+    if kind is ExposureKind.STATEMENT:
+        period = as_dict(resource.get("effectivePeriod"))
+        start = resource_time(period, label, "start", rtype="MedicationStatement.effectivePeriod")
+        end = resource_time(period, label, "end", rtype="MedicationStatement.effectivePeriod")
+        asserted = resource_time(resource, label, "dateAsserted")
     return [
         MedicationExposure(
-            drug.classes, drug.name, kind, str(status), at, status in active, label, False, drug.coding
+            drug.classes,
+            drug.name,
+            kind,
+            str(status),
+            at,
+            status in active,
+            label,
+            False,
+            drug.coding,
+            period_start=start,
+            period_end=end,
+            asserted=asserted,
         )
     ]
 

@@ -2,18 +2,20 @@
 
 Only final/amended/corrected/preliminary results count; the date is effective[x], else issued; only
 valueQuantity is a value, and a reported bound (">60") counts as its value. Components are read too (a DXA
-panel carries its T-scores as components).
+panel carries its T-scores as components). A pregnancy test (hCG presence) is qualitative: positive 1.0,
+negative 0.0, from valueCodeableConcept, valueString or the interpretation.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from mappings._context import LAB_NAMES, Context, recognise
 from mappings._errors import MappingError
-from mappings._fhir import Resource, as_dict, as_list, as_str, resource_time
+from mappings._fhir import Resource, as_dict, as_list, as_str, codings, concept_text, resource_time
 from mappings._units import UnitError, to_canonical
 from mappings._validate import validate
 from mappings.concepts import LAB_CONCEPTS, LABS
@@ -61,20 +63,65 @@ def map_observation(resource: Resource, label: str, ctx: Context) -> list[Measur
         if lab is Lab.FALL_RISK_ASSESSMENT:
             out.append(Measurement(lab, None, at, label, site))
             continue
+        if lab is Lab.HCG:
+            result = _presence(holder)
+            if result is None:
+                ctx.note(f"{label}: {concept} result not read as positive or negative; ignored")
+            else:
+                out.append(Measurement(lab, result, at, label))
+            continue
         value = _quantity(holder, path, label, concept, ctx)
         if value is not None:
             out.append(Measurement(lab, value[0], at, label, site, value[1]))
     return out
 
 
-def fall_risk_from_procedure(resource: Resource, label: str, ctx: Context) -> list[Measurement]:
+# HL7 v3 ObservationInterpretation codes of a qualitative result, and the words results are written in.
+_POSITIVE_CODES = frozenset({"POS", "DET"})
+_NEGATIVE_CODES = frozenset({"NEG", "ND"})
+_NEGATIVE = re.compile(r"\bneg(ative)?\b|\bnot[ -]detected\b|\bnon[- ]?reactive\b|阴性|未检出")
+_POSITIVE = re.compile(r"\bpos(itive)?\b|\bdetected\b|\breactive\b|阳性|检出")
+
+
+def _presence(holder: Mapping[str, Any]) -> float | None:
+    """1.0 for a positive qualitative result, 0.0 for a negative one, None when it says neither (or both).
+
+    Read leniently (a malformed value or interpretation says neither), as elements outside valueQuantity
+    are not validated.
+    """
+    answers: set[float] = set()
+    value = holder.get("valueCodeableConcept")
+    texts = [concept_text(value)] if value is not None else []
+    if isinstance(holder.get("valueString"), str):
+        texts.append(holder["valueString"])
+    for concept in [value, *as_list(holder.get("interpretation"))]:
+        for coding in codings(concept):
+            if coding.code in _POSITIVE_CODES:
+                answers.add(1.0)
+            elif coding.code in _NEGATIVE_CODES:
+                answers.add(0.0)
+    texts += [concept_text(concept) for concept in as_list(holder.get("interpretation"))]
+    for text in texts:
+        lower = text.lower()
+        if _NEGATIVE.search(lower):
+            answers.add(0.0)
+        elif _POSITIVE.search(lower):
+            answers.add(1.0)
+    return answers.pop() if len(answers) == 1 else None
+
+
+def presence_from_procedure(
+    resource: Resource, label: str, ctx: Context, lab: Lab = Lab.FALL_RISK_ASSESSMENT
+) -> list[Measurement]:
+    """A fall-risk assessment or a DXA scan done: a Measurement of ``lab`` by presence."""
     if as_str(resource.get("status")) not in _PROCEDURE_DONE:
         return []
     at = resource_time(resource, label, "performedDateTime", "performedPeriod")
     if at is None:
-        ctx.note(f"{label}: fall-risk assessment without a date; ignored")
+        what = "fall-risk assessment" if lab is Lab.FALL_RISK_ASSESSMENT else f"{lab.value} procedure"
+        ctx.note(f"{label}: {what} without a date; ignored")
         return []
-    return [Measurement(Lab.FALL_RISK_ASSESSMENT, None, at, label)]
+    return [Measurement(lab, None, at, label)]
 
 
 def _quantity(

@@ -6,23 +6,25 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from mappings._conditions import dialysis_from_procedure, map_condition
+from mappings._conditions import map_condition, problem_from_procedure
 from mappings._context import PROCEDURE_NAMES, Context, recognise
 from mappings._errors import MappingError
 from mappings._fhir import Resource, as_str, flatten, label, parse_date
 from mappings._medications import map_draft, map_medication
-from mappings._observations import fall_risk_from_procedure, map_observation
+from mappings._observations import map_observation, presence_from_procedure
+from mappings._orders import map_allergy, map_diagnostic_report, map_service_request
 from mappings._validate import validate
-from mappings.concepts import PROCEDURE_CONCEPTS
+from mappings.concepts import PROBLEMS, PROCEDURE_CONCEPTS, PROCEDURE_PROBLEMS
 from service.kernel.record import (
+    Allergy,
     ConditionFact,
     Lab,
     Measurement,
     MedicationExposure,
     Patient,
     PatientRecord,
-    Problem,
     Sex,
+    TestOrder,
 )
 
 _MEDICATIONS = ("MedicationRequest", "MedicationAdministration", "MedicationStatement", "MedicationDispense")
@@ -32,11 +34,15 @@ def build_record(
     patient_id: str,
     resources: Iterable[Mapping[str, Any]],
     drafts: Iterable[Mapping[str, Any]] = (),
+    *,
+    allergies_known: bool = False,
 ) -> PatientRecord:
     """Everything the rules read about ``patient_id``, in canonical units, sorted by time.
 
     Resources of other types or about other patients are ignored; a resource that maps to a concept
-    but is malformed raises MappingError (the app answers 400).
+    but is malformed raises MappingError (the app answers 400). ``allergies_known``: the caller had the
+    patient's AllergyIntolerances (the EHR sent them, even none, or they were fetched); any
+    AllergyIntolerance among ``resources`` says so too.
     """
     pid = patient_id.rsplit("/", 1)[-1]
     ctx = Context(pid)
@@ -48,6 +54,8 @@ def build_record(
     conditions: list[ConditionFact] = []
     measurements: list[Measurement] = []
     medications: list[MedicationExposure] = []
+    orders: list[TestOrder] = []
+    allergies: list[Allergy] = []
     for position, (resource, _) in enumerate(flat):
         rtype = resource.get("resourceType")
         where = label(resource, position)
@@ -58,11 +66,16 @@ def build_record(
         handler = _HANDLERS.get(rtype) if isinstance(rtype, str) else None
         if handler is None or not ctx.about_patient(resource):
             continue
+        allergies_known = allergies_known or rtype == "AllergyIntolerance"
         for fact in handler(resource, where, ctx):
             if isinstance(fact, ConditionFact):
                 conditions.append(fact)
             elif isinstance(fact, Measurement):
                 measurements.append(fact)
+            elif isinstance(fact, TestOrder):
+                orders.append(fact)
+            elif isinstance(fact, Allergy):
+                allergies.append(fact)
             else:
                 medications.append(fact)
     draft_list: list[MedicationExposure] = []
@@ -74,6 +87,9 @@ def build_record(
         measurements=tuple(sorted(measurements, key=lambda m: (m.at, m.lab.value, m.source))),
         medications=tuple(sorted(medications, key=_medication_order)),
         drafts=tuple(sorted(draft_list, key=_medication_order)),
+        test_orders=tuple(sorted(orders, key=_order_order)),
+        allergies=tuple(sorted(allergies, key=lambda a: a.source)),
+        allergies_known=allergies_known,
         notes=tuple(ctx.notes),
     )
 
@@ -85,17 +101,24 @@ def _procedure(resource: Resource, where: str, ctx: Context) -> list[ConditionFa
     validate(resource, where)
     out: list[ConditionFact | Measurement] = []
     if Lab.FALL_RISK_ASSESSMENT.value in found.concepts:
-        out += fall_risk_from_procedure(resource, where, ctx)
-    if Problem.DIALYSIS.value in found.concepts:
-        out += dialysis_from_procedure(resource, where, ctx)
+        out += presence_from_procedure(resource, where, ctx, Lab.FALL_RISK_ASSESSMENT)
+    if Lab.BMD.value in found.concepts:  # a DXA scan: a BMD result by presence (rules.md r3)
+        out += presence_from_procedure(resource, where, ctx, Lab.BMD)
+    problems = {PROBLEMS[c] for c in found.concepts if c in PROBLEMS} & PROCEDURE_PROBLEMS
+    if problems:
+        out += problem_from_procedure(resource, where, ctx, problems)
     return out
 
 
-_Handler = Callable[[Resource, str, Context], Iterable[ConditionFact | Measurement | MedicationExposure]]
+_Fact = ConditionFact | Measurement | MedicationExposure | TestOrder | Allergy
+_Handler = Callable[[Resource, str, Context], Iterable[_Fact]]
 _HANDLERS: dict[str, _Handler] = {
     "Condition": map_condition,
     "Observation": map_observation,
     "Procedure": _procedure,
+    "DiagnosticReport": map_diagnostic_report,
+    "ServiceRequest": map_service_request,
+    "AllergyIntolerance": map_allergy,
     **{rtype: map_medication for rtype in _MEDICATIONS},
 }
 
@@ -116,6 +139,10 @@ def _patient(resource: Resource, where: str, pid: str) -> Patient:
 
 def _condition_order(fact: ConditionFact) -> tuple[bool, date, str, str]:
     return (fact.onset is not None, fact.onset or date.min, fact.problem.value, fact.source)
+
+
+def _order_order(order: TestOrder) -> tuple[bool, datetime, str, str]:
+    return (order.authored is not None, order.authored or datetime.min, order.lab.value, order.source)
 
 
 def _medication_order(exposure: MedicationExposure) -> tuple[bool, datetime, str]:

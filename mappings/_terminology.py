@@ -3,6 +3,11 @@
 The JSON files in valuesets/ are the data (one FHIR ValueSet per concept plus names.json); this module
 only indexes them. ICD-10 and ATC are hierarchical by prefix, so their codes and "is-a" filters match
 every code below them (E11 covers E11.9, E1122 and the Chinese clinical extension E11.900x001).
+
+An ICD-10 rule matches every edition unless it carries the extension ``EDITION_EXT``: then it matches only
+codes sent under its own edition's URI (rules.md "Conditions": a list labelled ICD-10-CM matches only the
+ICD-10-CM URI; one labelled WHO ICD-10, the WHO and Chinese URIs), because the editions give some codes
+other meanings (ICD-10-CM Z33.2 is an elective termination, WHO Z33 is pregnancy).
 """
 
 from __future__ import annotations
@@ -40,6 +45,9 @@ _SYSTEM_ALIASES: dict[str, str] = {
     "urn:oid:2.16.840.1.113883.6.12": "cpt",
 }
 _HIERARCHICAL = ("icd10", "atc")
+EDITION_EXT = "urn:bone-health-cds:icd10-edition-only"
+_ICD10_CM_URIS = frozenset({"http://hl7.org/fhir/sid/icd-10-cm", "urn:oid:2.16.840.1.113883.6.90"})
+_ICD10_CM = re.compile(r"icd[-_ ]?10[-_ ]?cm", re.IGNORECASE)
 
 
 def system_key(system: object) -> str | None:
@@ -58,6 +66,21 @@ def system_key(system: object) -> str | None:
     if "whocc" in lower or re.search(r"(^|[/:])atc($|[/_-])", lower):
         return "atc"
     return None
+
+
+def icd10_edition(system: object) -> str | None:
+    """ "cm" for an ICD-10-CM URI, "who" for WHO ICD-10 and the national editions (China's); None otherwise."""
+    if system_key(system) != "icd10" or not isinstance(system, str):
+        return None
+    uri = system.strip().rstrip("/")
+    return "cm" if uri in _ICD10_CM_URIS or _ICD10_CM.search(uri) else "who"
+
+
+def _table(key: str, system: object, edition_only: bool) -> str:
+    """The prefix table a rule of ``system`` goes to: "icd10:cm"/"icd10:who" for an edition-only rule."""
+    if key == "icd10" and edition_only:
+        return f"icd10:{icd10_edition(system)}"
+    return key
 
 
 def _normal_code(key: str, code: str) -> str:
@@ -142,8 +165,8 @@ class Terminology:
 
     def __init__(self, directory: Path = VALUESET_DIR) -> None:
         exact: dict[tuple[str, str], set[str]] = defaultdict(set)
-        prefixes: dict[str, dict[str, set[str]]] = {key: defaultdict(set) for key in _HIERARCHICAL}
-        excludes: dict[str, dict[str, set[str]]] = {key: defaultdict(set) for key in _HIERARCHICAL}
+        prefixes: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        excludes: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self.concepts: set[str] = set()
         for path in sorted(directory.glob("*.json")):
             if path.name == "names.json":
@@ -163,9 +186,14 @@ class Terminology:
             for part, target in (("include", prefixes), ("exclude", excludes)):
                 for rule in valueset.get("compose", {}).get(part, []):
                     key = system_key(rule.get("system"))
+                    edition_only = any(
+                        e.get("url") == EDITION_EXT and e.get("valueBoolean") is True
+                        for e in rule.get("extension", [])
+                    )
                     for flt in rule.get("filter", []):
                         if key in _HIERARCHICAL and flt.get("op") == "is-a":
-                            target[key][_normal_code(key, str(flt["value"]))].add(concept)
+                            table = _table(key, rule.get("system"), edition_only)
+                            target[table][_normal_code(key, str(flt["value"]))].add(concept)
         self._exact = {k: frozenset(v) for k, v in exact.items()}
         self._prefixes = {k: {p: frozenset(c) for p, c in v.items()} for k, v in prefixes.items()}
         self._excludes = {k: {p: frozenset(c) for p, c in v.items()} for k, v in excludes.items()}
@@ -173,6 +201,7 @@ class Terminology:
         self.names: dict[str, Any] = names["concepts"]
         self.oncology: dict[str, Any] = names["oncology"]
         self.ibandronate_iv: dict[str, str] = names["ibandronate_iv"]
+        self.combination_exceptions: list[dict[str, Any]] = names.get("combination_exceptions", [])
 
     def lookup(self, system: object, code: object) -> frozenset[str]:
         """Concept ids of one coding; empty when the system or code is unknown or malformed."""
@@ -182,16 +211,18 @@ class Terminology:
         normal = _normal_code(key, code)
         if key not in _HIERARCHICAL:
             return self._exact.get((key, normal), frozenset())
-        return self._hierarchical(key, normal)
+        tables = (key, f"icd10:{icd10_edition(system)}") if key == "icd10" else (key,)
+        return self._hierarchical(tables, normal)
 
     @cache  # noqa: B019 - one Terminology lives for the whole process
-    def _hierarchical(self, key: str, code: str) -> frozenset[str]:
+    def _hierarchical(self, tables: tuple[str, ...], code: str) -> frozenset[str]:
         found: set[str] = set()
         removed: set[str] = set()
-        table, excludes = self._prefixes[key], self._excludes[key]
-        for end in range(1, len(code) + 1):
-            found |= table.get(code[:end], frozenset())
-            removed |= excludes.get(code[:end], frozenset())
+        for name in tables:
+            table, excludes = self._prefixes.get(name, {}), self._excludes.get(name, {})
+            for end in range(1, len(code) + 1):
+                found |= table.get(code[:end], frozenset())
+                removed |= excludes.get(code[:end], frozenset())
         return frozenset(found - removed)
 
     def name_index(self, allowed: Iterable[str]) -> NameIndex:

@@ -2,8 +2,10 @@
 
 Dimensional conversions go through pint; mass <-> molar conversions use the molar-mass factors of
 rules.md (calcium 1 mmol/L = 4.008 mg/dL, 25-OH vitamin D 1 ng/mL = 2.496 nmol/L, creatinine
-1 mg/dL = 88.42 umol/L, phosphate 1 mmol/L = 3.097 mg/dL, PTH 1 pmol/L = 9.43 pg/mL) and HbA1c
-mmol/mol -> % by the IFCC-NGSP master equation.
+1 mg/dL = 88.42 umol/L, phosphate 1 mmol/L = 3.097 mg/dL, PTH 1 pmol/L = 9.43 pg/mL; revision 3: ionised
+calcium as total calcium, glucose 1 mmol/L = 18.016 mg/dL, magnesium 1 mmol/L = 2.431 mg/dL = 2 mEq/L) and
+HbA1c mmol/mol -> % by the IFCC-NGSP master equation. Enzyme activities (alkaline phosphatase) are in U/L
+(1 ukat/L = 60 U/L).
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ _RULES: dict[Lab, _Rule] = {
     Lab.CREATININE_CLEARANCE: _Rule("mL/min", "mL/min"),
     Lab.CREATININE: _Rule("mg/dL", "mg/dL", "umol/L", 88.42),
     Lab.CALCIUM: _Rule("mmol/L", "mmol/L", "mg/dL", 4.008),
+    Lab.IONISED_CALCIUM: _Rule("mmol/L", "mmol/L", "mg/dL", 4.008),
+    Lab.GLUCOSE: _Rule("mmol/L", "mmol/L", "mg/dL", 18.016),
+    Lab.MAGNESIUM: _Rule("mmol/L", "mmol/L", "mg/dL", 2.431),
     Lab.ALBUMIN: _Rule("g/L", "g/L"),
     Lab.PHOSPHATE: _Rule("mmol/L", "mmol/L", "mg/dL", 3.097),
     Lab.PTH: _Rule("pg/mL", "pg/mL", "pmol/L", 1 / 9.43),
@@ -53,6 +58,21 @@ _SCORE_UNITS = frozenset(
 )
 _PERCENT = frozenset({"%", "percent", "%{hba1c}", "%{hemoglobin}", "% of total hgb", "%hba1c"})
 _IFCC = frozenset({"mmol/mol", "mmol/mol{hb}", "mmol/mol hb", "mmol/molhb"})
+# Enzyme activity per litre: U/L is the canonical unit; pint has no enzyme unit, so the spellings are listed.
+_ACTIVITY = {
+    "u/l": 1.0,
+    "iu/l": 1.0,
+    "[iu]/l": 1.0,
+    "unit/l": 1.0,
+    "units/l": 1.0,
+    "mu/ml": 1.0,
+    "ukat/l": 60.0,
+    "µkat/l": 60.0,
+    "μkat/l": 60.0,
+    "nkat/l": 0.06,
+}
+# Magnesium is divalent: 1 mmol/L = 2 mEq/L.
+_MAGNESIUM_EQ = frozenset({"meq/l", "meq/l{mg}"})
 
 _UCUM = {
     "[in_i]": "inch",
@@ -110,6 +130,13 @@ def to_canonical(lab: Lab, value: float, unit: str | None) -> tuple[float, str |
         if lower in _IFCC:
             return round(value * 0.09148 + 2.152, 6), "%"
         raise UnitError(f"unit {text!r} is not % or mmol/mol")
+    if lab is Lab.ALKALINE_PHOSPHATASE:
+        per_unit = _ACTIVITY.get(text.lower().replace(" ", ""))
+        if per_unit is None:
+            raise UnitError(f"unit {text!r} is not an enzyme activity per litre")
+        return round(value * per_unit, 6), "U/L"
+    if lab is Lab.MAGNESIUM and text.lower().replace(" ", "") in _MAGNESIUM_EQ:
+        return round(value / 2, 6), "mmol/L"
     rule = _RULES.get(lab)
     if rule is None:
         raise UnitError(f"{lab.value} has no unit")

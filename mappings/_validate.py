@@ -18,7 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from fhir.resources.R4B.allergyintolerance import AllergyIntolerance
 from fhir.resources.R4B.condition import Condition
+from fhir.resources.R4B.diagnosticreport import DiagnosticReport
 from fhir.resources.R4B.medication import Medication
 from fhir.resources.R4B.medicationadministration import MedicationAdministration
 from fhir.resources.R4B.medicationdispense import MedicationDispense
@@ -27,6 +29,7 @@ from fhir.resources.R4B.medicationstatement import MedicationStatement
 from fhir.resources.R4B.observation import Observation, ObservationComponent
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.procedure import Procedure
+from fhir.resources.R4B.servicerequest import ServiceRequest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from mappings._errors import MappingError
@@ -46,6 +49,9 @@ _READ: dict[str, tuple[type[BaseModel], str]] = {
         "id status code subject effectiveDateTime effectivePeriod effectiveInstant issued valueQuantity component",
     ),
     "Procedure": (Procedure, "id status code subject performedDateTime performedPeriod"),
+    "DiagnosticReport": (DiagnosticReport, "id status code subject effectiveDateTime effectivePeriod issued"),
+    "ServiceRequest": (ServiceRequest, "id status intent code subject authoredOn"),
+    "AllergyIntolerance": (AllergyIntolerance, "id code patient clinicalStatus verificationStatus"),
     "Medication": (Medication, "id code"),
     "MedicationRequest": (
         MedicationRequest,
@@ -69,9 +75,10 @@ _READ: dict[str, tuple[type[BaseModel], str]] = {
 # validated (cached by content; absent from most resources). This also keeps a resource with extensions
 # nested hundreds deep a 400 (the R4B models recurse once per level), as before.
 _EXTENSIONS = "extension modifierExtension"
-# R4 makes the subject required; EHR searches in the patient compartment sometimes leave it out, and
-# such resources are the patient's (the caller already dropped those about someone else).
-_OPTIONAL_SUBJECT = frozenset({"subject"})
+# R4 makes the subject (AllergyIntolerance: patient) required; EHR searches in the patient compartment
+# sometimes leave it out, and such resources are the patient's (the caller already dropped those about
+# someone else).
+_OPTIONAL_SUBJECT = frozenset({"subject", "patient"})
 _CACHE_SIZE = 8192  # distinct element values; keys are a few hundred bytes each
 _RESOURCE_CACHE_SIZE = 4096  # distinct relevant resources; keys are about a kilobyte each
 

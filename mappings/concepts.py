@@ -30,16 +30,55 @@ DRUGS: dict[str, DrugClass] = {
     "calcium-supplement": DrugClass.CALCIUM_SUPPLEMENT,
     "native-vitamin-d": DrugClass.NATIVE_VITAMIN_D,
     "active-vitamin-d": DrugClass.ACTIVE_VITAMIN_D,
+    "sulfonylurea": DrugClass.SULFONYLUREA,
+    "glinide": DrugClass.GLINIDE,
 }
 
-# Oncology regimens of an osteoporosis drug: recognised so that they can be dropped.
+# Oncology regimens of an osteoporosis drug (rules.md r3): a class of their own, never the osteoporosis one.
 ONCOLOGY: dict[str, DrugClass] = {
-    "denosumab-oncology": DrugClass.DENOSUMAB,
-    "zoledronic-acid-oncology": DrugClass.ZOLEDRONIC_ACID,
+    "denosumab-oncology": DrugClass.DENOSUMAB_ONCOLOGY,
+    "zoledronic-acid-oncology": DrugClass.ZOLEDRONIC_ACID_ONCOLOGY,
 }
 
-# Procedures carry two of the concepts: fall-risk assessment (a Measurement) and dialysis (a Condition).
-PROCEDURE_CONCEPTS: frozenset[str] = frozenset({Lab.FALL_RISK_ASSESSMENT.value, Problem.DIALYSIS.value})
+# Procedures carry four of the concepts: fall-risk assessment and a DXA scan (Measurements by presence),
+# dialysis and palliative/hospice care (Conditions from a procedure).
+PROCEDURE_CONCEPTS: frozenset[str] = frozenset(
+    {Lab.FALL_RISK_ASSESSMENT.value, Lab.BMD.value, Problem.DIALYSIS.value, Problem.PALLIATIVE_CARE.value}
+)
+PROCEDURE_PROBLEMS: frozenset[Problem] = frozenset({Problem.DIALYSIS, Problem.PALLIATIVE_CARE})
+
+# A DiagnosticReport coded with a DXA code of the kit (study, BMD, T- or Z-score LOINC; CPT 77080/77081) is a
+# BMD result by presence (rules.md r3 "BMD result").
+DXA_REPORT_CONCEPTS: frozenset[str] = frozenset(
+    concept for concept, (lab, _) in LABS.items() if lab in (Lab.BMD, Lab.T_SCORE, Lab.Z_SCORE)
+)
+
+# ServiceRequests of the tests the rules track (rules.md r3 "Ordered, not yet resulted") -> the Lab ordered.
+ORDERED_TESTS: dict[str, Lab] = {
+    **{concept: Lab.BMD for concept in DXA_REPORT_CONCEPTS},  # a DXA order, whichever DXA code names it
+    **{
+        concept: lab
+        for concept, (lab, _) in LABS.items()
+        if lab
+        in (
+            Lab.CALCIUM,
+            Lab.IONISED_CALCIUM,
+            Lab.CREATININE,
+            Lab.CREATININE_CLEARANCE,
+            Lab.EGFR,
+            Lab.PHOSPHATE,
+            Lab.PTH,
+            Lab.VITAMIN_D,
+            Lab.CTX,
+            Lab.P1NP,
+            Lab.BONE_ALP,
+            Lab.MAGNESIUM,
+            Lab.ALKALINE_PHOSPHATASE,
+            Lab.BMD,
+            Lab.FALL_RISK_ASSESSMENT,
+        )
+    },
+}
 
 CONDITION_CONCEPTS: frozenset[str] = frozenset(PROBLEMS)
 LAB_CONCEPTS: frozenset[str] = frozenset(LABS)

@@ -27,7 +27,7 @@ from mappings import MappingError, build_record
 from service import metrics
 from service._readiness import Readiness
 from service.cards.answer import cards_for, in_order
-from service.cds_services import LANGUAGES, SERVICES, draft_resources
+from service.cds_services import LANGUAGES, SERVICES, allergies_known, draft_resources
 from service.evaluation import evaluate_record
 from service.kernel.findings import Finding
 from service.persistence import (
@@ -66,7 +66,9 @@ class BoneHealth:
         now = self.clock()
         resources = [r for rs in call.data.values() for r in rs]
         try:
-            record = build_record(call.patient_id, resources, draft_resources(call))
+            record = build_record(
+                call.patient_id, resources, draft_resources(call), allergies_known=allergies_known(call)
+            )
         except MappingError as exc:
             raise CdsError(400, "invalid", str(exc), expression=exc.field) from exc
         except RecursionError:  # e.g. extensions nested hundreds deep: the FHIR models recurse per level

@@ -17,7 +17,15 @@ PREFETCH: dict[str, str] = {
     "medicationAdministrations": "MedicationAdministration?patient={{context.patientId}}",
     "medicationDispenses": "MedicationDispense?patient={{context.patientId}}",
     "procedures": "Procedure?patient={{context.patientId}}",
+    # revision 3: optional (an EHR configured for the eight keys above, with no fhirServer, is answered)
+    "serviceRequests": "ServiceRequest?patient={{context.patientId}}",
+    "diagnosticReports": "DiagnosticReport?patient={{context.patientId}}",
+    "allergies": "AllergyIntolerance?patient={{context.patientId}}",
 }
+ALLERGIES = "allergies"
+#: Keys the rules can do without: not sent and not fetchable, the chart is read as holding none of them
+#: (and a card that offers a drug says "allergies not checked").
+OPTIONAL_PREFETCH: frozenset[str] = frozenset({"serviceRequests", "diagnosticReports", ALLERGIES})
 
 #: resourceType → the prefetch key whose query returns it (for clients building prefetch by hand)
 PREFETCH_KEY_BY_TYPE: dict[str, str] = {
@@ -36,6 +44,7 @@ SERVICES: tuple[ServiceDefinition, ...] = (
         description="Overdue osteoporosis-therapy monitoring, denosumab doses and sequencing, and bone "
         "fracture-risk findings in type 2 diabetes and obesity.",
         prefetch=PREFETCH,
+        optional_prefetch=OPTIONAL_PREFETCH,
     ),
     ServiceDefinition(
         hook="order-select",
@@ -44,6 +53,7 @@ SERVICES: tuple[ServiceDefinition, ...] = (
         description="Checks a selected medication order against the patient's bone health: "
         "thiazolidinediones in osteoporosis, bisphosphonates with poor kidney function, and more.",
         prefetch=PREFETCH,
+        optional_prefetch=OPTIONAL_PREFETCH,
     ),
     ServiceDefinition(
         hook="order-sign",
@@ -51,8 +61,14 @@ SERVICES: tuple[ServiceDefinition, ...] = (
         title="Bone safety of orders being signed",
         description="Checks every draft medication order against the patient's bone health before signing.",
         prefetch=PREFETCH,
+        optional_prefetch=OPTIONAL_PREFETCH,
     ),
 )
+
+
+def allergies_known(call: HookCall) -> bool:
+    """The EHR sent the patient's allergies (even none, or null) or they were fetched."""
+    return ALLERGIES in call.data
 
 
 def draft_resources(call: HookCall) -> list[dict[str, Any]]:

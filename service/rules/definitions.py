@@ -205,7 +205,7 @@ def bone_fragility(record: PatientRecord, now: datetime) -> BoneFragility | None
         reasons.append(FragilityReason.T_SCORE)
         low_t = TScore(t.value, t.site, t.at.date())
     drug, drug_on = None, None
-    anti_op = [m for m in record.medications if ANTI_OSTEOPOROSIS & m.classes]
+    anti_op = [m for m in record.medications if ANTI_OSTEOPOROSIS & m.classes and m.is_exposure]
     if anti_op:
         reasons.append(FragilityReason.ANTI_OSTEOPOROSIS_DRUG)
         dated = [m for m in anti_op if m.at is not None]
@@ -250,7 +250,7 @@ def active(record: PatientRecord, cls: DrugClass) -> list[MedicationExposure]:
 
 
 def first_exposure(record: PatientRecord, cls: DrugClass) -> datetime | None:
-    dates = [m.at for m in record.medications if cls in m.classes and m.at is not None]
+    dates = [m.at for m in record.medications if cls in m.classes and m.at is not None and m.is_exposure]
     return min(dates) if dates else None
 
 
@@ -258,7 +258,10 @@ def last_exposure(record: PatientRecord, cls: DrugClass, now: datetime | None = 
     dates = [
         m.at
         for m in record.medications
-        if cls in m.classes and m.at is not None and (now is None or m.at.date() <= now.date())
+        if cls in m.classes
+        and m.is_exposure
+        and m.at is not None
+        and (now is None or m.at.date() <= now.date())
     ]
     return max(dates) if dates else None
 
@@ -283,7 +286,7 @@ def denosumab_discontinued(record: PatientRecord) -> bool:
 def sequenced_after(record: PatientRecord, last_dose: date) -> bool:
     """A bisphosphonate exposure or draft order dated after D."""
     for m in (*record.medications, *record.drafts):
-        if DrugClass.BISPHOSPHONATE not in m.classes:
+        if DrugClass.BISPHOSPHONATE not in m.classes or not m.is_exposure:
             continue
         if m.draft or (m.at is not None and m.at.date() > last_dose):
             return True

@@ -89,7 +89,7 @@ def _antiresorptive(record: PatientRecord, now: datetime, settings: RuleSettings
     if not classes:
         return None
     every = settings.monitoring_interval_days
-    drugs = [m for m in record.medications if set(classes) & m.classes]
+    drugs = [m for m in record.medications if set(classes) & m.classes and m.is_exposure]
     return Therapy(
         TherapyKind.ANTIRESORPTIVE,
         _names(drugs),

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
-from cds_hooks import CdsError, IssuerPolicy, ProtocolConfig
+from cds_hooks import (
+    Card,
+    CdsError,
+    CdsService,
+    HookCall,
+    IssuerPolicy,
+    ProtocolConfig,
+    ServiceDefinition,
+    mount,
+)
 from cds_hooks._request import HookRequest
 from cds_hooks.config import fhir_server_allowed
 from cds_hooks.prefetch import check_template, render
@@ -17,8 +28,10 @@ from tests.cds_hooks.support import (
     CONDITION,
     ISSUER,
     PATIENT,
+    PREFETCH,
     TESTSERVER,
     Harness,
+    MemoryFeedbackStore,
     SigningKey,
     hook_body,
     jwks,
@@ -622,3 +635,127 @@ def test_a_template_the_request_cannot_fill_is_a_412(template: str, context: dic
 def test_templates_that_could_leave_the_fhir_server_are_refused_at_mount(template: str) -> None:
     with pytest.raises(ValueError):
         check_template(template)
+
+
+# --- optional keys (ServiceDefinition.optional_prefetch) --------------------------------------------
+
+OPTIONAL = {
+    "allergies": "AllergyIntolerance?patient={{context.patientId}}",
+    "orders": "ServiceRequest?patient={{context.patientId}}",
+    "reports": "DiagnosticReport?patient={{context.patientId}}",
+}
+ALLERGY = {"resourceType": "AllergyIntolerance", "id": "a1", "patient": {"reference": "Patient/123"}}
+
+
+@pytest.fixture
+def optional_app() -> Iterator[Harness]:
+    """The protocol with one service whose three extra keys are optional, auth off."""
+    calls: list[HookCall] = []
+
+    async def handler(call: HookCall) -> Sequence[Card]:
+        calls.append(call)
+        return []
+
+    definition = ServiceDefinition(
+        hook="patient-view",
+        id="test-optional",
+        title="Test",
+        description="dummy",
+        prefetch={**PREFETCH, **OPTIONAL},
+        optional_prefetch=frozenset(OPTIONAL),
+    )
+    app = FastAPI()
+    mount(app, [CdsService(definition, handler)], ProtocolConfig(auth_enabled=False), MemoryFeedbackStore())
+    with TestClient(app) as client:
+        yield Harness(client, calls, MemoryFeedbackStore(), [])
+
+
+OPT = "/cds-services/test-optional"
+
+
+def test_optional_keys_absent_without_a_fhir_server_are_answered_without_them(optional_app: Harness) -> None:
+    response = optional_app.client.post(OPT, json=hook_body())
+
+    assert response.status_code == 200, response.text
+    assert optional_app.calls[0].data == {"patient": [PATIENT], "conditions": [CONDITION]}
+
+
+def test_a_required_key_absent_without_a_fhir_server_is_still_a_412(optional_app: Harness) -> None:
+    body = hook_body()
+    del body["prefetch"]["conditions"]
+
+    issue = outcome(optional_app.client.post(OPT, json=body), 412)
+
+    assert "conditions" in issue["diagnostics"] and optional_app.calls == []
+
+
+def test_optional_keys_sent_or_null_are_served_as_usual(optional_app: Harness) -> None:
+    body = hook_body()
+    body["prefetch"].update({"allergies": searchset(ALLERGY), "orders": None})
+
+    assert optional_app.client.post(OPT, json=body).status_code == 200
+    assert optional_app.calls[0].data == {
+        "patient": [PATIENT],
+        "conditions": [CONDITION],
+        "allergies": [ALLERGY],
+        "orders": [],
+    }
+
+
+def test_optional_keys_are_fetched_when_a_fhir_server_is_named(
+    optional_app: Harness, fhir: FhirServer
+) -> None:
+    fhir.json("/fhir/AllergyIntolerance?patient=123", searchset(ALLERGY))
+    fhir.raw("/fhir/ServiceRequest?patient=123", b'{"resourceType":"OperationOutcome"}', 500)
+    fhir.json("/fhir/DiagnosticReport?patient=123", searchset())
+    body = with_fhir(fhir, conditions=searchset(CONDITION))
+
+    response = optional_app.client.post(OPT, json=body)
+
+    assert response.status_code == 200, response.text
+    # the failing one is left out; the others are there, an empty search included
+    assert optional_app.calls[0].data == {
+        "patient": [PATIENT],
+        "conditions": [CONDITION],
+        "allergies": [ALLERGY],
+        "reports": [],
+    }
+
+
+def test_an_optional_key_whose_next_pages_cannot_be_had_is_left_out_whole(
+    optional_app: Harness, fhir: FhirServer
+) -> None:
+    body = hook_body()
+    body["prefetch"]["allergies"] = searchset(ALLERGY, next_url=fhir.base + "/fhir/AllergyIntolerance?page=2")
+
+    assert optional_app.client.post(OPT, json=body).status_code == 200
+    assert "allergies" not in optional_app.calls[0].data
+    assert fhir.seen == []
+
+
+def test_optional_keys_are_not_in_discovery(optional_app: Harness) -> None:
+    (service,) = optional_app.client.get("/cds-services").json()["services"]
+    assert set(service["prefetch"]) == {*PREFETCH, *OPTIONAL} and "optional_prefetch" not in service
+    assert "optionalPrefetch" not in service
+
+
+def test_an_optional_key_without_a_template_is_refused_at_mount() -> None:
+    definition = ServiceDefinition(
+        hook="patient-view",
+        id="bad",
+        title="Bad",
+        description="dummy",
+        prefetch=PREFETCH,
+        optional_prefetch=frozenset({"allergies"}),
+    )
+
+    async def handler(call: HookCall) -> Sequence[Card]:
+        return []
+
+    with pytest.raises(ValueError, match="allergies"):
+        mount(
+            FastAPI(),
+            [CdsService(definition, handler)],
+            ProtocolConfig(auth_enabled=False),
+            MemoryFeedbackStore(),
+        )

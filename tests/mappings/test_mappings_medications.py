@@ -1,4 +1,5 @@
-"""Medications -> MedicationExposure: classes by RxNorm (IN/SCD/SBD/pack), ATC, names, references; oncology dropped."""
+"""Medications -> MedicationExposure: classes by RxNorm (IN/SCD/SBD/pack), ATC, names, references; oncology
+regimens in their own classes (r3)."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def classes(medication: dict, **fields: Any) -> set[DrugClass] | None:
         ("46041", BP),  # alendronate IN
         ("904419", BP),  # alendronic acid 10 MG (Synthea)
         ("904433", BP),  # [Fosamax] 70 mg
-        ("904492", {D.BISPHOSPHONATE, D.NATIVE_VITAMIN_D}),  # alendronate/cholecalciferol
+        ("904492", BP),  # alendronate/cholecalciferol: not vitamin D repletion (r3)
         ("905024", BP),  # risedronate 35 mg
         ("1020065", BP),  # risedronate pack (GPCK)
         ("904932", BP),  # ibandronate 150 mg oral
@@ -80,7 +81,8 @@ def test_rxnorm_ingredient_clinical_and_branded(code: str, expected: set[DrugCla
         ("A10BH01", {D.DPP4_INHIBITOR}),
         ("M05BA04", BP),
         ("M05BA08", ZOL),
-        ("M05BB03", {D.BISPHOSPHONATE, D.NATIVE_VITAMIN_D}),
+        ("M05BB03", BP),  # alendronic acid and colecalciferol: not vitamin D repletion (r3)
+        ("M05BB07", {D.BISPHOSPHONATE, D.NATIVE_VITAMIN_D}),  # risedronic acid and colecalciferol
         ("M05BX04", {D.DENOSUMAB}),
         ("H05AA02", {D.ANABOLIC}),
         ("H05AA04", {D.ANABOLIC}),
@@ -149,30 +151,38 @@ def test_names_in_english_and_chinese(text: str, expected: set[DrugClass] | None
     assert classes(coded("http://formulary.example.cn/drug", "LOCAL-1", display=text)) == expected
 
 
+DO = {D.DENOSUMAB_ONCOLOGY}
+ZO = {D.ZOLEDRONIC_ACID_ONCOLOGY}
+
+
 @pytest.mark.parametrize(
-    "medication",
+    ("medication", "expected"),
     [
-        coded(RXNORM, "1046398"),  # 1.7 ML denosumab 70 MG/ML
-        coded(RXNORM, "1046399"),  # Xgeva BN
-        coded(RXNORM, "1046402"),  # [Xgeva]
-        coded(RXNORM, "2715393"),  # [Wyost] biosimilar 120 mg
-        coded(RXNORM, "351114"),  # zoledronic acid 0.8 MG/ML (Zometa concentrate)
-        coded(RXNORM, "1114085"),  # 0.04 MG/ML
-        coded(RXNORM, "1865665"),  # 4 MG Injection
-        coded(text="Xgeva 120 mg SC"),
-        coded(text="安加维"),
-        coded(text="Zometa"),
-        coded(text="择泰"),
-        coded(RXNORM, "993449", "denosumab", text="denosumab 120 MG"),  # strength in the text wins
-        coded(ATC, "M05BX04", "denosumab", text="denosumab 120 mg every 4 weeks"),
-        coded(text="地舒单抗 120毫克"),
-        coded(text="zoledronic acid 4 mg/100 mL"),
-        coded(text="唑来膦酸注射液 4mg"),
-        coded(RXNORM, "77655", "zoledronic acid", text="zoledronic acid 0.8 mg/mL concentrate"),
+        (coded(RXNORM, "1046398"), DO),  # 1.7 ML denosumab 70 MG/ML
+        (coded(RXNORM, "1046399"), DO),  # Xgeva BN
+        (coded(RXNORM, "1046402"), DO),  # [Xgeva]
+        (coded(RXNORM, "2715393"), DO),  # [Wyost] biosimilar 120 mg
+        (coded(RXNORM, "351114"), ZO),  # zoledronic acid 0.8 MG/ML (Zometa concentrate)
+        (coded(RXNORM, "1114085"), ZO),  # 0.04 MG/ML
+        (coded(RXNORM, "1865665"), ZO),  # 4 MG Injection
+        (coded(text="Xgeva 120 mg SC"), DO),
+        (coded(text="安加维"), DO),
+        (coded(text="Zometa"), ZO),
+        (coded(text="择泰"), ZO),
+        (coded(RXNORM, "993449", "denosumab", text="denosumab 120 MG"), DO),  # strength in the text wins
+        (coded(ATC, "M05BX04", "denosumab", text="denosumab 120 mg every 4 weeks"), DO),
+        (coded(text="地舒单抗 120毫克"), DO),
+        (coded(text="zoledronic acid 4 mg/100 mL"), ZO),
+        (coded(text="唑来膦酸注射液 4mg"), ZO),
+        (coded(RXNORM, "77655", "zoledronic acid", text="zoledronic acid 0.8 mg/mL concentrate"), ZO),
     ],
 )
-def test_oncology_regimens_are_not_osteoporosis_drugs(medication: dict) -> None:
-    assert classes(medication) is None
+def test_oncology_regimens_are_their_own_class_never_an_osteoporosis_drug(
+    medication: dict, expected: set[DrugClass]
+) -> None:
+    """r3: kept (they guard other offers) in the oncology class alone: never denosumab, zoledronic acid,
+    a bisphosphonate or any anti-osteoporosis class (this test asserted they were dropped before r3)."""
+    assert classes(medication) == expected
 
 
 def test_oncology_is_never_read_from_dosage_instructions() -> None:
@@ -276,7 +286,7 @@ def test_name_is_text_else_display_and_coding_is_the_first_recognised() -> None:
         ("on-hold", True, True),
         ("completed", True, False),
         ("stopped", True, False),
-        ("cancelled", False, False),
+        ("cancelled", True, False),  # r3: reaches the record, the rules decide (denosumab "Stopped")
         ("entered-in-error", False, False),
         ("draft", False, False),
         ("unknown", False, False),
@@ -346,9 +356,8 @@ def test_other_exposure_kinds(resource: dict, kind: ExposureKind, at: datetime, 
     [
         _resource("MedicationAdministration", "not-done", effectiveDateTime="2024-02-02"),
         _resource("MedicationAdministration", "entered-in-error", effectiveDateTime="2024-02-02"),
-        _resource("MedicationStatement", "intended", effectiveDateTime="2024-02-02"),
-        _resource("MedicationStatement", "not-taken", effectiveDateTime="2024-02-02"),
         _resource("MedicationStatement", "entered-in-error", effectiveDateTime="2024-02-02"),
+        _resource("MedicationStatement", "unknown", effectiveDateTime="2024-02-02"),
         _resource("MedicationDispense", "cancelled", whenHandedOver="2024-02-02"),
         _resource("MedicationDispense", "in-progress"),
     ],
@@ -396,7 +405,9 @@ def test_incomplete_draft_is_skipped_or_read_without_error() -> None:
     assert record.drafts[0].at is None
 
 
-def test_draft_oncology_regimen_is_dropped() -> None:
+def test_draft_oncology_regimen_is_its_own_class() -> None:
+    """r3: a draft Xgeva order reaches the rules (pregnancy, renal and calcium guards apply to it); before r3
+    it was dropped."""
     draft = {
         "resourceType": "MedicationRequest",
         "id": "d4",
@@ -404,7 +415,8 @@ def test_draft_oncology_regimen_is_dropped() -> None:
         "intent": "order",
         **coded(RXNORM, "1046402"),
     }
-    assert build_record(PID, [], [draft]).drafts == ()
+    (exposure,) = build_record(PID, [], [draft]).drafts
+    assert exposure.classes == {D.DENOSUMAB_ONCOLOGY} and exposure.draft
 
 
 def test_malformed_relevant_medication_raises() -> None:

@@ -29,9 +29,13 @@ TERMINOLOGY = HERE / "terminology"
 OUT = REPO / "mappings" / "valuesets"
 
 SOURCE_EXT = "urn:bone-health-cds:source"
+# An ICD-10 is-a rule that holds for its own edition only (its system: ICD-10-CM, or WHO ICD-10 and China's
+# edition); without it, an ICD-10 rule matches every edition (rules.md "Conditions").
+EDITION_EXT = "urn:bone-health-cds:icd10-edition-only"
 SYSTEMS = {
     "snomed": "http://snomed.info/sct",
     "icd10": "http://hl7.org/fhir/sid/icd-10-cm",
+    "icd10who": "http://hl7.org/fhir/sid/icd-10",
     "loinc": "http://loinc.org",
     "rxnorm": "http://www.nlm.nih.gov/research/umls/rxnorm",
     "atc": "http://www.whocc.no/atc",
@@ -70,11 +74,16 @@ class ValueSetDraft:
     def to_fhir(self, timestamp: str) -> dict[str, Any]:
         includes: list[dict[str, Any]] = []
         for rule in self.is_a:
+            extensions: list[dict[str, Any]] = [
+                {"url": SOURCE_EXT, "valueString": f"{rule['display']}: {rule['source']}"}
+            ]
+            if rule.get("edition_only"):
+                extensions.append({"url": EDITION_EXT, "valueBoolean": True})
             includes.append(
                 {
                     "system": SYSTEMS[rule["system"]],
                     "filter": [{"property": "concept", "op": "is-a", "value": rule["code"]}],
-                    "extension": [{"url": SOURCE_EXT, "valueString": f"{rule['display']}: {rule['source']}"}],
+                    "extension": extensions,
                 }
             )
         for system in sorted({s for s, _ in self.contains}):
@@ -179,9 +188,17 @@ def build_conditions(cur: dict[str, Any], shared: Shared) -> list[ValueSetDraft]
     for concept, spec in cur["conditions"].items():
         draft = ValueSetDraft(concept, spec["title"])
         for rule in spec.get("icd10_is_a", []):
-            draft.is_a.append({"system": "icd10", **{k: str(v) for k, v in rule.items()}})
+            draft.is_a.append(
+                {"system": "icd10", **{k: source_text(str(v), cur["sources"]) for k, v in rule.items()}}
+            )
+        for key, system in (("icd10cm_is_a", "icd10"), ("icd10who_is_a", "icd10who")):
+            for rule in spec.get(key, []):
+                rule = {k: source_text(str(v), cur["sources"]) for k, v in rule.items()}
+                draft.is_a.append({"system": system, "edition_only": "yes", **rule})
         for rule in spec.get("icd10_exclude", []):
-            draft.exclude.append({"system": "icd10", **{k: str(v) for k, v in rule.items()}})
+            draft.exclude.append(
+                {"system": "icd10", **{k: source_text(str(v), cur["sources"]) for k, v in rule.items()}}
+            )
         apply_selections(draft, spec.get("select", []), shared)
         for code in spec.get("codes", []):
             draft.add(
@@ -210,6 +227,8 @@ def build_labs(cur: dict[str, Any], shared: Shared) -> list[ValueSetDraft]:
             draft.add("loinc", code, display, source_text(source, cur["sources"]))
         for code, display, source in spec.get("snomed", []):
             draft.add("snomed", code, display, source_text(source, cur["sources"]))
+        for code, display, source in spec.get("cpt", []):
+            draft.add("cpt", code, display, source_text(source, cur["sources"]))
         drafts.append(draft)
     return drafts
 
@@ -244,6 +263,10 @@ class DrugClassifier:
             concept: (rule["ingredient"], [re.compile(p) for p in rule["strength_patterns"]])
             for concept, rule in spec["oncology"].items()
         }
+        self.exceptions = [
+            (re.compile(item["pattern"]), set(item["remove"]))
+            for item in spec.get("combination_exceptions", [])
+        ]
 
     def classify(self, name: str) -> set[str] | str | None:
         """Classes, or the oncology concept id, or None when the product is not ours."""
@@ -274,6 +297,9 @@ class DrugClassifier:
         for concept, (ingredient, patterns) in self.oncology.items():
             if ingredient in text and any(p.search(text) for p in patterns):
                 return concept
+        for pattern, removed in self.exceptions:
+            if pattern.search(text):
+                classes -= removed
         return classes or None
 
 
@@ -391,10 +417,15 @@ def build_drugs(cur: dict[str, Any], shared: Shared) -> DrugBuild:
         "anabolic": "Anabolic agents (teriparatide, abaloparatide)",
         "romosozumab": "Romosozumab",
         "calcium-supplement": "Calcium supplements (calcium salts alone or with vitamin D/K)",
-        "native-vitamin-d": "Native vitamin D (cholecalciferol, ergocalciferol), alone or with calcium or a bisphosphonate",
+        "native-vitamin-d": "Native vitamin D (cholecalciferol, ergocalciferol, calcifediol), alone or with calcium or "
+        "a bisphosphonate other than alendronate (Fosamax Plus D is not vitamin D repletion)",
         "active-vitamin-d": "Active vitamin D (calcitriol, alfacalcidol)",
-        "denosumab-oncology": "Denosumab oncology regimen (120 mg, Xgeva): NOT an osteoporosis exposure",
-        "zoledronic-acid-oncology": "Zoledronic acid oncology regimen (4 mg, Zometa): NOT an osteoporosis exposure",
+        "sulfonylurea": "Sulfonylureas (glibenclamide/glyburide, gliclazide, glimepiride, glipizide, gliquidone, "
+        "tolbutamide, chlorpropamide) and their combinations",
+        "glinide": "Glinides (repaglinide, nateglinide, mitiglinide) and their combinations",
+        "denosumab-oncology": "Denosumab oncology regimen (120 mg, Xgeva): its own class, never osteoporosis treatment",
+        "zoledronic-acid-oncology": "Zoledronic acid oncology regimen (4 mg, Zometa): its own class, never osteoporosis "
+        "treatment",
     }
     for cid, draft in drafts.items():
         draft.title = titles[cid]
@@ -435,6 +466,10 @@ def build_names(cur: dict[str, Any], extra: dict[str, set[str]], ibandronate: st
         "Generated from tools/valuesets/concepts.yaml plus RxNorm brand and ingredient names.",
         "concepts": dict(sorted(concepts.items())),
         "oncology": oncology,
+        "combination_exceptions": [
+            {"pattern": item["pattern"], "remove": item["remove"]}
+            for item in cur["drugs"].get("combination_exceptions", [])
+        ],
         "ibandronate_iv": {
             "ingredient": ibandronate,
             "form": cur["drugs"]["injectable_forms"] + r"|intravenous|\biv\b|注射|静脉",
