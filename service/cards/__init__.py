@@ -13,7 +13,7 @@ from typing import Any
 
 from cds_hooks.models import Card, Coding, Source, Suggestion
 from service.cards import _suggestions
-from service.cards._phrases import phrases
+from service.cards._phrases import Phrases, phrases
 from service.cards._text import LANGUAGES, topic_text
 from service.cards._wording import TopicWording
 from service.kernel.findings import TOPIC_SYSTEM, Finding, Indicator, Topic
@@ -46,7 +46,7 @@ def render(finding: Finding[Any], record: PatientRecord, now: datetime, language
     card = Card(
         summary=text.summary,
         indicator=finding.indicator.value,
-        detail=f"{text.detail}\n\n{citations}",
+        detail=f"{text.detail}\n\n{_goals_of_care(finding, p)}{citations}",
         source=Source(
             label=SOURCE_LABEL,
             topic=Coding(system=TOPIC_SYSTEM, code=finding.topic.value, display=data.title),
@@ -70,6 +70,12 @@ def topic_title(topic: Topic, lang: str = "en") -> str:
 def topic_citations(topic: Topic, lang: str = "en") -> tuple[str, ...]:
     """The sources the topic's cards cite, one line each."""
     return tuple(phrases(lang).citation(s) for s in topic_text(topic.value, lang).sources)
+
+
+def _goals_of_care(finding: Finding[Any], p: Phrases) -> str:
+    """rules.md (r3): in palliative or hospice care the cards that still show say "weigh treatment against
+    the goals of care"."""
+    return f"{p('goals_of_care')}\n\n" if finding.goals_of_care else ""
 
 
 def _selection_behavior(finding: Finding[Any]) -> str:

@@ -99,3 +99,18 @@ def test_an_entered_in_error_bisphosphonate_leaves_the_sequencing_reminder_pendi
     assert in_error.status_code == 200
     assert "denosumab-sequencing-missing" in {c["source"]["topic"]["code"] for c in in_error.json()["cards"]}
     assert _sequencing(db_url) == [(due, "pending", first_id)]  # the same reminder, pending again
+
+
+def test_a_patient_under_18_gets_no_card_and_their_pending_reminders_are_cancelled(
+    client: TestClient, scenario: Scenario, db_url: str
+) -> None:
+    assert client.post(PV, json=scenario.request).status_code == 200
+    [(due, status, first_id)] = _sequencing(db_url)
+    assert status == "pending"
+    minor = copy.deepcopy(scenario.request)
+    minor["prefetch"]["patient"]["birthDate"] = (
+        scenario.now.date().replace(year=scenario.now.year - 17).isoformat()
+    )
+    response = client.post(PV, json=minor)
+    assert response.status_code == 200 and response.json()["cards"] == []
+    assert _sequencing(db_url) == [(due, "cancelled", first_id)]
