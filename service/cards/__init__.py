@@ -13,7 +13,7 @@ from typing import Any
 
 from cds_hooks.models import Card, Coding, Link, Source, Suggestion
 from service.cards import _suggestions
-from service.cards._phrases import phrases
+from service.cards._phrases import Phrases, phrases
 from service.cards._text import LANGUAGES, topic_text
 from service.cards._wording import TopicWording
 from service.kernel.findings import TOPIC_SYSTEM, Finding, Topic
@@ -55,7 +55,7 @@ def render(
     card = Card(
         summary=text.summary,
         indicator=finding.indicator.value,
-        detail=f"{text.detail}\n\n{p.source_line(data.sources)}",
+        detail=f"{text.detail}\n\n{_goals_of_care(finding, p)}{p.source_line(data.sources)}",
         source=Source(
             label=p.source_label(first),
             url=p.source_url(first) or (page if base_url else None),
@@ -79,6 +79,12 @@ def topic_title(topic: Topic, lang: str = "en") -> str:
 def topic_citations(topic: Topic, lang: str = "en") -> tuple[str, ...]:
     """The sources the topic's cards cite, one line each."""
     return tuple(phrases(lang).source_label(s) for s in topic_text(topic.value, lang).sources)
+
+
+def _goals_of_care(finding: Finding[Any], p: Phrases) -> str:
+    """rules.md (r3): in palliative or hospice care the cards that still show say "weigh treatment against
+    the goals of care"."""
+    return f"{p('goals_of_care')}\n\n" if finding.goals_of_care else ""
 
 
 def _selection_behavior(finding: Finding[Any]) -> str:

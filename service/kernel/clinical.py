@@ -22,6 +22,8 @@ class RenalMeasure(StrEnum):
     COCKCROFT_GAULT = (
         "crcl-cockcroft-gault"  # creatinine clearance computed from creatinine, weight, age, sex
     )
+    # revision 3: with a creatinine but no body weight, the CKD-EPI 2021 eGFR stands in ("no weight recorded")
+    CKD_EPI_COMPUTED = "egfr-ckd-epi-computed"  # mL/min/1.73 m², computed from creatinine, age, sex
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +39,23 @@ class CockcroftGaultInputs:
 
 
 @dataclass(frozen=True, slots=True)
+class CkdEpiInputs:
+    """What a computed CKD-EPI 2021 eGFR was computed from (no body weight was recorded)."""
+
+    creatinine_mg_per_dl: float
+    creatinine_on: date
+    age: int
+    sex: Sex
+
+
+@dataclass(frozen=True, slots=True)
 class RenalFunction:
     """The renal function a rule decides on (rules.md "Renal function"), with its evidence.
 
-    ``other`` is the other reported measure when both an eGFR and a creatinine clearance exist (the lower
-    one decides); ``inputs`` are set when the value was computed by the Cockcroft–Gault formula.
+    ``other`` is the next-lowest of the values compared when more than one was (the lowest decides): with
+    an eGFR and a creatinine clearance reported and nothing computed, the other reported measure, as
+    before revision 3. ``inputs`` are set when the value was computed by the Cockcroft–Gault formula,
+    ``egfr_inputs`` when it is the CKD-EPI 2021 eGFR computed because no body weight was recorded.
     """
 
     value: float
@@ -49,16 +63,47 @@ class RenalFunction:
     at: datetime
     other: RenalFunction | None = None
     inputs: CockcroftGaultInputs | None = None
+    egfr_inputs: CkdEpiInputs | None = None
+
+    @property
+    def no_weight(self) -> bool:
+        """The value is the CKD-EPI eGFR that stands in for Cockcroft–Gault: "no weight recorded"."""
+        return self.kind is RenalMeasure.CKD_EPI_COMPUTED
 
 
 @dataclass(frozen=True, slots=True)
 class SerumCalcium:
-    """Serum calcium in mmol/L, albumin-corrected when an albumin of the same day exists."""
+    """Serum calcium in mmol/L: a total calcium albumin-corrected when an albumin within 24 hours exists
+    (revision 3; before, of the same day), or (``ionised``) an ionised calcium, never corrected.
+    """
 
     value: float
     measured: float
     at: datetime
     albumin_g_per_l: float | None  # set when corrected
+    ionised: bool = False  # an ionised calcium: compared with its own limits only
+
+
+@dataclass(frozen=True, slots=True)
+class CalciumStatus:
+    """The calcium result that decides (rules.md "Serum calcium", "Hypocalcaemia (r3)"), and what it says.
+
+    ``calcium`` is the latest result of either kind (a total one corrected), or the ionised result of the
+    same day on dialysis or with renal function < 30. ``low``/``severe``: it is within the hypocalcaemia
+    window (30 days) and below the low/severe limit of its kind; ``high``/``critical``: it is within the
+    high-calcium window (92 days) and above the high/critical limit of its kind (total 2.60/3.00,
+    ionised 1.32/1.60 mmol/L).
+    """
+
+    calcium: SerumCalcium
+    low: bool
+    severe: bool
+    high: bool
+    critical: bool
+
+    @property
+    def ionised(self) -> bool:
+        return self.calcium.ionised
 
 
 class FragilityReason(StrEnum):
@@ -84,8 +129,11 @@ class BoneFragility:
     """Bone fragility with its full evidence: the reasons, and the dates and values a card quotes.
 
     ``osteoporosis_since`` is the earliest onset of an active osteoporosis Condition; ``fracture_on`` the
-    latest onset of any fragility fracture; ``t_score`` the low T-score when it is a reason; ``drug`` and
-    ``drug_on`` the most recent anti-osteoporosis drug on the chart.
+    latest onset of a fracture that defines BF (fragility fracture, or a hip or vertebral fracture at age
+    ≥ 50; never the history code Z87.310, which has no fracture date); ``t_score`` the low T-score when
+    it is a reason; ``drug`` and ``drug_on`` the most recent anti-osteoporosis drug on the chart.
+    ``confirm_low_trauma`` (revision 3): a hip or vertebral fracture at age ≥ 50 counts, and the card says
+    "confirm it was a low-trauma fracture".
     """
 
     reasons: tuple[FragilityReason, ...]
@@ -94,6 +142,26 @@ class BoneFragility:
     t_score: TScore | None = None
     drug: str | None = None
     drug_on: date | None = None
+    confirm_low_trauma: bool = False
+
+
+class WithholdReason(StrEnum):
+    """Why the drug guard does not offer a bisphosphonate (rules.md "Bisphosphonate suitability (r3)")."""
+
+    RENAL_LOW = "renal-low"  # renal function (365 days) below 35
+    DIALYSIS = "dialysis"
+    RENAL_UNKNOWN = "renal-unknown"  # no renal function within 365 days: offer a creatinine/eGFR test
+    HYPOCALCAEMIA = "hypocalcaemia"  # correct it first
+    VITAMIN_D_LOW = "vitamin-d-low"  # zoledronic acid only: 25-OH D < 20 and no native vitamin D active
+    PREGNANCY = "pregnancy"
+    ANABOLIC_ACTIVE = "anabolic-active"  # an anabolic or romosozumab is active
+    ALLERGY = "allergy"  # an active AllergyIntolerance names the drug or its class
+    JAW_OSTEONECROSIS = "osteonecrosis-of-the-jaw"  # specialist advice
+    ATYPICAL_FEMORAL_FRACTURE = "atypical-femoral-fracture"  # specialist advice
+    BED_BOUND = "bed-bound"  # oral alendronate only
+    OESOPHAGEAL_DISORDER = "oesophageal-disorder"  # oral alendronate only
+    ONCOLOGY_REGIMEN = "oncology-regimen"  # denosumab 120 mg / zoledronic acid 4 mg active or given recently
+    ALREADY_TAKEN = "already-taken"  # an active order of the same ingredient
 
 
 @dataclass(frozen=True, slots=True)

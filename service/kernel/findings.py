@@ -92,6 +92,8 @@ class Finding(Generic[FactsT]):
     proposals: tuple[Proposal, ...] = ()  # medication orders to suggest (at most one is chosen)
     fires: bool = True  # False: a time-bound finding that is not due yet, kept for its reminder
     proposal_start: date | None = None  # when a proposed medication order starts; None: today
+    # palliative or hospice care (r3): the card adds "weigh treatment against the goals of care"
+    goals_of_care: bool = False
 
 
 #: A finding of any topic, as the evaluation, the card assembly and the reminders pass it on.

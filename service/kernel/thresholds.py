@@ -30,6 +30,38 @@ class RuleSettings(BaseModel):
     population_profile: PopulationProfile = PopulationProfile.CN
     albumin_reference_g_per_l: float = Field(40.0, ge=30, le=50)
     albumin_correction_mmol_per_g: float = Field(0.02, ge=0.01, le=0.03)
+    # revision 3: the albumin that corrects a total calcium is the nearest one within this many hours
+    albumin_window_hours: int = Field(24, ge=0, le=72)
+
+    # exclusions (r3): age, palliative care, pregnancy
+    adult_age_years: int = Field(18, ge=14, le=21)
+    palliative_procedure_window_days: int = Field(92, ge=1, le=730)
+    pregnancy_window_days: int = Field(280, ge=200, le=320)
+
+    # dialysis (r3): a dialysis Procedure counts within this window
+    dialysis_procedure_window_days: int = Field(92, ge=1, le=730)
+
+    # renal function (r3): values compared, body weight for Cockcroft–Gault
+    renal_values_compared_days: int = Field(7, ge=0, le=92)
+    body_weight_window_days: int = Field(365, ge=1, le=_TEN_YEARS)
+
+    # calcium (r3): hypocalcaemia, ionised limits, when the ionised result is preferred
+    hypocalcaemia_window_days: int = Field(30, ge=1, le=365)
+    severe_low_calcium_mmol_per_l: float = Field(1.90, ge=1.5, le=2.2)
+    ionised_low_calcium_mmol_per_l: float = Field(1.15, ge=0.9, le=1.3)
+    ionised_severe_low_calcium_mmol_per_l: float = Field(1.00, ge=0.7, le=1.2)
+    ionised_high_calcium_mmol_per_l: float = Field(1.32, ge=1.2, le=1.6)
+    ionised_critical_calcium_mmol_per_l: float = Field(1.60, ge=1.3, le=2.2)
+    ionised_calcium_preferred_renal_below: float = Field(30.0, ge=10, le=60)
+
+    # bone fragility (r3): a T-score or a hip/vertebral fracture defines it from this age
+    fragility_min_age_years: int = Field(50, ge=40, le=65)
+
+    # ordered, not yet resulted (r3): an older order with no result is treated as lost
+    test_order_window_days: int = Field(92, ge=1, le=365)
+
+    # oncology regimens (r3): active or given within this window, no bisphosphonate or denosumab is offered
+    oncology_regimen_window_days: int = Field(365, ge=1, le=_TEN_YEARS)
 
     # tzd-fracture-risk: no numbers
 

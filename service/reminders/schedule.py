@@ -1,7 +1,8 @@
 """Turn one evaluation's time-bound findings into reminder rows (rules.md "Reminders").
 
 Every evaluation of a patient gives the same due dates, so the unique key (patient, topic, due date)
-makes a re-evaluation a no-op; a finding that no longer holds cancels its pending reminder.
+makes a re-evaluation a no-op; a finding that no longer holds cancels its pending reminder, and (r3) a
+cancelled reminder whose key an evaluation gives again is pending again. Only a delivered one is final.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from service.kernel.findings import TIME_BOUND_TOPICS, Finding
@@ -26,14 +27,29 @@ def reconcile(
 ) -> None:
     """Make the patient's pending reminders match ``findings``. Flushes; the caller commits.
 
-    Adds one pending reminder per (topic, due date) of a time-bound finding, fired or not yet due;
-    never touches a delivered, failed or cancelled row (a delivered reminder is not resurrected).
-    Pending reminders of time-bound topics that the findings no longer give are cancelled; all of
-    them when the patient is deceased.
+    Adds one pending reminder per (topic, due date) of a time-bound finding, fired or not yet due.
+    rules.md (r3): "A cancelled reminder is not final: when a later evaluation gives the same (patient,
+    topic, due date) again (the order that resolved it was entered in error, the chart was read
+    incomplete), the reminder is pending again, with its history kept. Only a delivered reminder is
+    final." So a cancelled row of a wanted key becomes pending again (its attempts and last error kept);
+    a delivered, claimed or failed row is never touched (a failed one is out of attempts or failed for
+    good: retrying it on every evaluation would only fail again). Pending reminders of time-bound topics
+    that the findings no longer give are cancelled; all of them when the patient is deceased.
     """
     wanted = {} if deceased else _wanted(findings)
     rows = [_new_row(patient_id, topic, due, summary, now) for (topic, due), summary in wanted.items()]
     insert_ignore(session, Reminder, rows, ("patient_id", "topic", "due_date"))
+    if wanted:
+        session.execute(
+            update(Reminder)
+            .where(
+                Reminder.patient_id == patient_id,
+                Reminder.status == ReminderStatus.CANCELLED.value,
+                or_(*(and_(Reminder.topic == topic, Reminder.due_date == due) for topic, due in wanted)),
+            )
+            .values(status=ReminderStatus.PENDING.value, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
     pending = session.execute(
         select(Reminder.id, Reminder.topic, Reminder.due_date).where(

@@ -147,6 +147,24 @@ RULES_MD_DEFAULTS = {  # docs/spec/rules.md: every number is a setting with this
     "waist_female_cn_cm": 85.0,
     "waist_male_who_cm": 102.0,
     "waist_female_who_cm": 88.0,
+    # revision 3: shared definitions
+    "albumin_window_hours": 24,
+    "adult_age_years": 18,
+    "palliative_procedure_window_days": 92,
+    "pregnancy_window_days": 280,
+    "dialysis_procedure_window_days": 92,
+    "renal_values_compared_days": 7,
+    "body_weight_window_days": 365,
+    "hypocalcaemia_window_days": 30,
+    "severe_low_calcium_mmol_per_l": 1.90,
+    "ionised_low_calcium_mmol_per_l": 1.15,
+    "ionised_severe_low_calcium_mmol_per_l": 1.00,
+    "ionised_high_calcium_mmol_per_l": 1.32,
+    "ionised_critical_calcium_mmol_per_l": 1.60,
+    "ionised_calcium_preferred_renal_below": 30.0,
+    "fragility_min_age_years": 50,
+    "test_order_window_days": 92,
+    "oncology_regimen_window_days": 365,
 }
 INFRASTRUCTURE_NUMBERS = [
     name for name, field in Settings.model_fields.items() if field.annotation in (int, float, "int", "float")

@@ -60,13 +60,13 @@ def _day(days: int) -> str:
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_contraindication_names_the_measure_its_date_and_the_denosumab_alternative(language: str) -> None:
     rec = record(
-        labs=[lab(Lab.CREATININE_CLEARANCE, 31, 40), lab(Lab.EGFR, 41, 10)],
+        labs=[lab(Lab.CREATININE_CLEARANCE, 31, 17), lab(Lab.EGFR, 41, 10)],  # r3: within 7 days
         drafts=[draft(ORAL_BP, name="Fosamax 70 mg", id="fos")],
     )
     card = _card(bisphosphonate_renal_ordered(rec, NOW, SETTINGS), rec, language)
     assert card["indicator"] == "critical" and card["overrideReasons"]
     detail = card["detail"]
-    assert "31 mL/min" in detail and _day(40) in detail  # the measure used
+    assert "31 mL/min" in detail and _day(17) in detail  # the measure used
     assert "41 mL/min/1.73 m²" in detail and _day(10) in detail  # the other one, for context
     if language == "zh":
         assert "肌酐清除率31 mL/min" in detail and "地舒单抗" in detail and "黑框警告" in detail

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -94,3 +95,62 @@ def test_other_patients_are_untouched(factory: sessionmaker[Session]) -> None:
     add_reminder(factory, "p2")
     _reconcile(factory, [], deceased=True)
     assert _rows(factory) == [("denosumab-dose-due", TODAY, "pending")]
+
+
+# --- revision 3: a cancelled reminder is not final ----------------------------------------------------
+
+
+def _set_history(factory: sessionmaker[Session], attempts: int, last_error: str) -> None:
+    with factory.begin() as session:
+        row = session.execute(select(Reminder)).scalar_one()
+        row.attempts, row.last_error = attempts, last_error
+
+
+def test_a_cancelled_reminder_given_again_is_pending_again_with_its_history(
+    factory: sessionmaker[Session],
+) -> None:
+    _reconcile(factory, [finding()])
+    _set_history(factory, 2, "FHIR server 503")
+    _reconcile(factory, [])  # a bisphosphonate was recorded: cancelled
+    assert _rows(factory) == [("denosumab-dose-due", TODAY, "cancelled")]
+    _reconcile(factory, [finding()])  # it was entered in error: the same key again
+    assert _rows(factory) == [("denosumab-dose-due", TODAY, "pending")]
+    with factory() as session:
+        row = session.execute(select(Reminder)).scalar_one()
+    assert (row.attempts, row.last_error) == (2, "FHIR server 503")
+    assert row.task_key == f"p1|denosumab-dose-due|{TODAY.isoformat()}"
+
+
+def test_only_the_key_given_again_is_rearmed(factory: sessionmaker[Session]) -> None:
+    later = TODAY + timedelta(days=183)
+    _reconcile(factory, [finding(), finding(Topic.MONITORING_OVERDUE)])
+    _reconcile(factory, [])
+    _reconcile(factory, [finding(due=later)])  # another due date, another topic cancelled stays so
+    assert _rows(factory) == [
+        ("denosumab-dose-due", TODAY, "cancelled"),
+        ("monitoring-overdue", TODAY, "cancelled"),
+        ("denosumab-dose-due", later, "pending"),
+    ]
+
+
+def test_a_cancelled_reminder_of_another_patient_is_not_rearmed(factory: sessionmaker[Session]) -> None:
+    add_reminder(factory, "p2", status=ReminderStatus.CANCELLED)
+    _reconcile(factory, [finding()])
+    with factory() as session:
+        rows = session.execute(select(Reminder.patient_id, Reminder.status).order_by(Reminder.id)).all()
+    assert [tuple(r) for r in rows] == [("p2", "cancelled"), ("p1", "pending")]
+
+
+@pytest.mark.parametrize("final", [ReminderStatus.DELIVERED, ReminderStatus.FAILED, ReminderStatus.CLAIMED])
+def test_delivered_failed_and_claimed_reminders_are_not_rearmed(
+    factory: sessionmaker[Session], final: ReminderStatus
+) -> None:
+    add_reminder(factory, "p1", status=final)
+    _reconcile(factory, [finding()])
+    assert _rows(factory) == [("denosumab-dose-due", TODAY, final.value)]
+
+
+def test_a_deceased_patient_rearms_nothing(factory: sessionmaker[Session]) -> None:
+    add_reminder(factory, "p1", status=ReminderStatus.CANCELLED)
+    _reconcile(factory, [finding()], deceased=True)
+    assert _rows(factory) == [("denosumab-dose-due", TODAY, "cancelled")]

@@ -67,7 +67,7 @@ def test_contraindication_reads_renal_function_within_365_days(days: int, fires:
 
 def test_contraindication_uses_the_lower_of_crcl_and_egfr_and_reports_both() -> None:
     rec = record(
-        labs=[lab(Lab.CREATININE_CLEARANCE, 31, 40), lab(Lab.EGFR, 41, 10)],
+        labs=[lab(Lab.CREATININE_CLEARANCE, 31, 17), lab(Lab.EGFR, 41, 10)],  # r3: within 7 days
         drafts=[draft(ORAL_BP)],
     )
     finding = bisphosphonate_renal_ordered(rec, NOW, SETTINGS)
@@ -162,8 +162,11 @@ def test_a_creatinine_with_age_sex_and_weight_is_renal_function() -> None:
         drafts=[draft(ORAL_BP)],
     )
     assert bisphosphonate_renal_unknown(computable, NOW, SETTINGS) is None
+    # r3: with no weight the CKD-EPI 2021 eGFR stands in, so renal function is known
     no_weight = record(labs=[lab(Lab.CREATININE, 1.0, 10)], drafts=[draft(ORAL_BP)])
-    finding = bisphosphonate_renal_unknown(no_weight, NOW, SETTINGS)
+    assert bisphosphonate_renal_unknown(no_weight, NOW, SETTINGS) is None
+    no_age = record(who=patient(birth=None), labs=[lab(Lab.CREATININE, 1.0, 10)], drafts=[draft(ORAL_BP)])
+    finding = bisphosphonate_renal_unknown(no_age, NOW, SETTINGS)
     assert finding is not None and finding.facts.last_renal_test is not None
     assert finding.facts.last_renal_test.lab is Lab.CREATININE
 

@@ -101,10 +101,11 @@ def test_fragility_by_t_score_at_the_who_cut_off(score: float, fires: bool) -> N
         assert finding.facts.fragility.t_score.site == "lumbar-spine"
 
 
-def test_a_low_forearm_t_score_is_not_fragility() -> None:
+def test_a_low_forearm_t_score_is_not_fragility_beside_a_central_one() -> None:
+    # r3: a forearm T-score counts only when no spine, hip or femur T-score exists that day
     rec = record(
         who=patient(Sex.MALE),
-        labs=[lab(Lab.T_SCORE, -3.1, 200, site=BmdSite.OTHER)],
+        labs=[lab(Lab.T_SCORE, -3.1, 200, site=BmdSite.OTHER), lab(Lab.T_SCORE, -2.0, 200, site=BmdSite.HIP)],
         drafts=[draft(TZD)],
     )
     assert tzd_ordered(rec, NOW, SETTINGS) is None

@@ -220,7 +220,7 @@ class TestFallRiskAssessmentDue:
             (-2.6, BmdSite.LUMBAR_SPINE, True),
             (-2.5, BmdSite.FEMORAL_NECK, True),
             (-2.4, BmdSite.LUMBAR_SPINE, False),
-            (-3.0, BmdSite.OTHER, False),  # forearm T-score does not define bone fragility
+            (-3.0, BmdSite.OTHER, True),  # r3: a forearm T-score counts with no central one that day
         ],
     )
     def test_bone_fragility_by_t_score(self, t_score: float, site: BmdSite, fires: bool) -> None:
