@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
@@ -53,6 +54,14 @@ def _layout(title: str, body: str, lang: str, path: str) -> str:
     )
 
 
+_LITERAL = re.compile(r"``(.+?)``")
+
+
+def _rule_text(text: str) -> str:
+    """A rule's docstring line: escaped, its ``literals`` as code."""
+    return _LITERAL.sub(r"<code>\1</code>", _e(text))
+
+
 def _indicators(indicators: Sequence[str], lang: str) -> str:
     return " ".join(
         f'<span class="badge {_e(i)}">{_e(label(lang, f"indicator.{i}"))}</span>' for i in indicators
@@ -77,7 +86,7 @@ def index_page(refs: Sequence[TopicReference], lang: str) -> str:
             f'<p class="code"><code>{_e(code)}</code> {_indicators(ref.indicators, lang)}</p>'
             f'<p class="hooks"><span class="k">{_e(label(lang, "hooks"))}:</span> {_e(", ".join(ref.hooks))}</p>'
             f'<p class="fires"><span class="k">{_e(label(lang, "fires_when"))}:</span> '
-            f'<span lang="en">{_e(fires)}</span></p>'
+            f'<span lang="en">{_rule_text(fires)}</span></p>'
             "</li>"
         )
     body = (
@@ -131,7 +140,7 @@ def _section(anchor: str, heading: str, content: str) -> str:
 
 def _triggers(ref: TopicReference, lang: str) -> str:
     items = "".join(
-        f'<li><span class="k">{_e(moment)}:</span> <span lang="en">{_e(text)}</span></li>'
+        f'<li><span class="k">{_e(moment)}:</span> <span lang="en">{_rule_text(text)}</span></li>'
         for moment, text in (_trigger(t, lang) for t in ref.triggers)
     )
     return f'<ul class="triggers">{items}</ul>\n<p class="note">{_e(label(lang, "triggers_note"))}</p>'
