@@ -143,7 +143,9 @@ def _triggers(ref: TopicReference, lang: str) -> str:
         f'<li><span class="k">{_e(moment)}:</span> <span lang="en">{_rule_text(text)}</span></li>'
         for moment, text in (_trigger(t, lang) for t in ref.triggers)
     )
-    return f'<ul class="triggers">{items}</ul>\n<p class="note">{_e(label(lang, "triggers_note"))}</p>'
+    notes = [label(lang, "triggers_lang"), label(lang, "triggers_note") if ref.settings else ""]
+    note = " ".join(n for n in notes if n)
+    return f'<ul class="triggers">{items}</ul>' + (f'\n<p class="note">{_e(note)}</p>' if note else "")
 
 
 def _thresholds(ref: TopicReference, lang: str) -> str:
