@@ -41,6 +41,7 @@ from service.persistence import (
 from service.reminders.api import router as reminders_router
 from service.reminders.metrics import refresh_status_gauge
 from service.reminders.schedule import reconcile
+from service.rule_pages import router as rule_pages_router
 from service.rules import Moment
 from service.settings import Settings, get_settings
 
@@ -234,6 +235,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         tags=["Reminders"],
         responses=_REMINDER_ERRORS,
     )
+
+    # The clinicians' rule pages every card links: no patient data, so no token.
+    app.include_router(rule_pages_router(settings))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

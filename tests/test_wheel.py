@@ -115,6 +115,8 @@ def test_the_wheel_ships_every_data_file_the_runtime_reads(installed: Installed)
             for pattern in (
                 "service/cards/*.json",
                 "service/cards/wording/*/*.yaml",
+                "service/rule_pages/*.json",
+                "service/rule_pages/*.css",
                 "service/migrations/versions/*.py",
                 "mappings/valuesets/*.json",
             )
@@ -263,3 +265,12 @@ def test_a_hook_call_through_the_installed_server_suggests_an_order(server: str)
     assert created, body.decode()
     codings = [c for r in created for c in r["code"]["coding"]]
     assert all(c.get("system") and c.get("code") for c in codings), codings
+
+
+def test_the_installed_server_serves_the_rule_pages_with_their_examples(server: str) -> None:
+    with urllib.request.urlopen(f"{server}/rules/tzd-fracture-risk?lang=zh", timeout=30) as response:
+        page = response.read().decode()
+    assert '<article class="card ' in page  # examples.json shipped
+    assert "<code>312440</code>" in page  # the value set expansion (mappings/valuesets/tzd.json) read
+    with urllib.request.urlopen(f"{server}/rules/static/style.css", timeout=30) as response:
+        assert response.status == 200 and b"@media" in response.read()
