@@ -71,7 +71,16 @@ def _dispatch(_: argparse.Namespace) -> int:
     return 0
 
 
-def _scan(_: argparse.Namespace) -> int:
+def _scan(args: argparse.Namespace) -> int:
+    if args.status:
+        import json
+
+        from service.persistence import make_engine, session_factory
+        from service.reminders.scan import recent_runs
+
+        for run in recent_runs(session_factory(make_engine(get_settings().database_url))):
+            print(json.dumps(run))
+        return 0
     from service.reminders.runner import scan_once
 
     count = scan_once(get_settings())
@@ -103,7 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("beat", help="run Celery beat (dispatcher and scan schedule)").set_defaults(func=_beat)
     sub.add_parser("dispatch", help="one dispatcher pass: enqueue due reminders").set_defaults(func=_dispatch)
-    sub.add_parser("scan", help="one panel scan of the FHIR server").set_defaults(func=_scan)
+    scan = sub.add_parser("scan", help="one panel scan of the FHIR server")
+    scan.add_argument("--status", action="store_true", help="print the latest scan runs (JSON lines) instead")
+    scan.set_defaults(func=_scan)
 
     rules = sub.add_parser("rules", help="print the rule reference generated from the code and settings")
     rules.add_argument("--format", choices=["markdown", "json"], default="markdown")
