@@ -20,7 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.persistence.models import Reminder, ReminderStatus, utcnow
@@ -146,16 +146,17 @@ def _cancel(factory: sessionmaker[Session], reminder: Reminder) -> Result:
 def _start_attempt(factory: sessionmaker[Session], reminder_id: int, now: datetime) -> Reminder | None:
     """Count the attempt and renew the claim (the lease runs from here); None if not ours to send."""
     with factory.begin() as session:
+        # one statement: the row comes back from the UPDATE (PostgreSQL, SQLite >= 3.35)
         counted = session.execute(
             update(Reminder)
             .where(Reminder.id == reminder_id, Reminder.status == _CLAIMED)
             .values(attempts=Reminder.attempts + 1, claimed_at=now, updated_at=now)
+            .returning(Reminder)
             .execution_options(synchronize_session=False)
-        )
-        if not getattr(counted, "rowcount", 0):
+        ).scalar_one_or_none()
+        if counted is None:
             log.info("reminder %s is not claimed (already handled); nothing to send", reminder_id)
-            return None
-        return session.execute(select(Reminder).where(Reminder.id == reminder_id)).scalar_one()
+        return counted
 
 
 def _send(http: httpx.Client, settings: Settings, reminder: Reminder, now: datetime) -> None:

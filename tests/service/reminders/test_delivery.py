@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from fhir.resources.R4B.task import Task
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.persistence.models import ReminderStatus
@@ -169,3 +170,23 @@ def test_backoff_grows_exponentially_and_is_capped() -> None:
     assert max(backoff_seconds(1, settings) for _ in range(200)) <= 2.0
     assert max(backoff_seconds(3, settings) for _ in range(200)) > 2.0  # up to 8 s with jitter
     assert max(backoff_seconds(9, settings) for _ in range(200)) <= 10.0
+
+
+def test_a_delivery_costs_two_statements(factory: sessionmaker[Session], fhir: FhirServer) -> None:
+    """Count the attempt and read the row back in one UPDATE … RETURNING, then mark it delivered."""
+    rid = _claimed(factory)
+    statements: list[str] = []
+    engine = factory.kw["bind"]
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement.split()[0].upper())
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        outcome = deliver_reminder(factory, rid, _settings(fhir_base_url=fhir.url), now=NOW).outcome
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert outcome is Outcome.DELIVERED
+    assert statements == ["UPDATE", "UPDATE"]
+    row = reminder(factory, rid)
+    assert (row.status, row.attempts) == ("delivered", 1)
