@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.persistence.models import Reminder, ReminderStatus, utcnow
 from service.reminders._fhir_task import if_none_exist, task_resource
+from service.reminders._tls import tls_context
 from service.reminders.metrics import DELIVERY_RETRIES, DELIVERY_SECONDS
 from service.settings import Settings
 
@@ -87,7 +88,7 @@ def deliver_reminder(
         if not due:
             return _cancel(factory, reminder)
     owned = client is None
-    http = client or httpx.Client(timeout=settings.delivery_timeout_seconds)
+    http = client or httpx.Client(timeout=settings.delivery_timeout_seconds, verify=tls_context())
     try:
         _send(http, settings, reminder, now or utcnow())
     except DeliveryError as error:

@@ -28,6 +28,7 @@ from service.kernel.findings import Finding
 from service.persistence import make_engine, session_factory
 from service.persistence.models import ScanBatch, ScanRun, utcnow
 from service.reminders._therapy_codes import RXNORM, TRACKED_THERAPY_CODES
+from service.reminders._tls import tls_context
 from service.reminders.schedule import reconcile
 from service.settings import Settings
 
@@ -174,7 +175,9 @@ async def evaluate_batch(
     except IntegrityError:  # another delivery of this batch committed first
         log.info("scan run %d: batch %d was committed by another delivery", run_id, batch)
         return None
-    log.info("scan run %d: batch %d: %d evaluated, %d skipped", run_id, batch, result.evaluated, result.failed)
+    log.info(
+        "scan run %d: batch %d: %d evaluated, %d skipped", run_id, batch, result.evaluated, result.failed
+    )
     return result
 
 
@@ -195,14 +198,13 @@ def recent_runs(factory: sessionmaker[Session], limit: int = 10) -> list[dict[st
         ]
 
 
-def _client(
-    settings: Settings, base: str, transport: httpx.AsyncBaseTransport | None
-) -> httpx.AsyncClient:
+def _client(settings: Settings, base: str, transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         base_url=base,
         headers=_headers(settings),
         timeout=settings.fhir_timeout_seconds * 10,
         transport=transport,
+        verify=tls_context(),
     )
 
 
@@ -285,9 +287,7 @@ async def _evaluate_patient(
 async def fetch_chart(settings: Settings, patient_id: str) -> list[dict[str, Any]]:
     """One patient's resources from ``settings.fhir_base_url`` (delivery re-reads the chart with it)."""
     base = (settings.fhir_base_url or "").rstrip("/")
-    async with httpx.AsyncClient(
-        base_url=base, headers=_headers(settings), timeout=settings.fhir_timeout_seconds * 10
-    ) as client:
+    async with _client(settings, base, None) as client:
         return await _patient_data(client, base, patient_id)
 
 

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import logging
+import ssl
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -190,3 +191,24 @@ def test_a_delivery_costs_two_statements(factory: sessionmaker[Session], fhir: F
     assert statements == ["UPDATE", "UPDATE"]
     row = reminder(factory, rid)
     assert (row.status, row.attempts) == ("delivered", 1)
+
+
+def test_deliveries_share_one_tls_context(
+    factory: sessionmaker[Session], fhir: FhirServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loading the CA bundle costs more than a delivery: it is done once per process, not per client."""
+    loads: list[object] = []
+    original = ssl.SSLContext.load_verify_locations
+
+    def counted(self: ssl.SSLContext, *args: Any, **kwargs: Any) -> None:
+        loads.append(args or kwargs)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    settings = _settings(fhir_base_url=fhir.url)
+    for patient in ("t1", "t2", "t3"):
+        assert (
+            deliver_reminder(factory, _claimed(factory, patient), settings, now=NOW).outcome
+            is Outcome.DELIVERED
+        )
+    assert len(loads) <= 1  # once if no delivery in this process came first, else never
