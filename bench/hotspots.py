@@ -113,8 +113,9 @@ def _no_validation(_resource: Any, _label: str) -> None:
     """Stands in for mappings' validate: what mapping costs without FHIR validation."""
 
 
-def _no_writes(*_args: Any, **_kwargs: Any) -> None:
+def _no_writes(*_args: Any, **_kwargs: Any) -> float:
     """Stands in for BoneHealth._persist (reminders, then audit, on a thread): a request without writes."""
+    return 0.0
 
 
 @contextmanager

@@ -19,6 +19,7 @@ Errors a handler wants to answer with (a 400 or 412 of its own) are raised as :c
 and takes an optional :class:`Observer` that hears of every hook call (for metrics).
 """
 
+from cds_hooks._call_log import add_stage, handler_started, lap
 from cds_hooks.config import IssuerPolicy, ProtocolConfig
 from cds_hooks.errors import CardContractError, CdsError
 from cds_hooks.events import CallRecord, Observer
@@ -57,5 +58,8 @@ __all__ = [
     "ServiceDefinition",
     "Source",
     "Suggestion",
+    "add_stage",
+    "handler_started",
+    "lap",
     "mount",
 ]

@@ -5,6 +5,12 @@ like any other answer. The hook endpoint fills in what only it learns (the verif
 hookInstance, the topics of the cards, the issue code of an error) in a :class:`CallInfo` it finds
 in the ASGI scope. The line carries ids and codes only: never a token, a diagnostic text (it may
 quote patient data), or a value from the request body other than hookInstance.
+
+The line also carries ``stages_ms``: where the call's time went. The protocol times what happens
+before the handler ("protocol": authentication, reading and validating the body, prefetch) and
+after it ("respond": serialising the cards and sending them). A handler calls
+:func:`handler_started` first, then names its own stages with :func:`lap` (time since the previous
+mark) and :func:`add_stage` (work timed elsewhere, e.g. on a thread, which may overlap the laps).
 """
 
 from __future__ import annotations
@@ -12,7 +18,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Collection
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -39,6 +46,35 @@ class CallInfo:
     issuer: str | None = None
     topics: tuple[str, ...] = ()
     issue: str | None = None  # the OperationOutcome issue code of an error answer
+    stages: dict[str, float] = field(default_factory=dict)  # stage -> seconds
+    mark: float = 0.0  # perf_counter() at the end of the last stage
+
+
+_CURRENT: ContextVar[CallInfo | None] = ContextVar("cds_hooks.call", default=None)
+
+
+def handler_started() -> None:
+    """Charge the time so far to the "protocol" stage (a handler calls this on entry)."""
+    lap("protocol")
+
+
+def lap(stage: str) -> None:
+    """Charge the time since the previous mark (the call's start at first) to ``stage``.
+
+    Does nothing outside a hook call (a handler called directly, as in tests).
+    """
+    info = _CURRENT.get()
+    if info is not None:
+        now = time.perf_counter()
+        info.stages[stage] = info.stages.get(stage, 0.0) + now - info.mark
+        info.mark = now
+
+
+def add_stage(stage: str, seconds: float) -> None:
+    """Add ``seconds`` measured elsewhere to ``stage``, without moving the mark."""
+    info = _CURRENT.get()
+    if info is not None:
+        info.stages[stage] = info.stages.get(stage, 0.0) + seconds
 
 
 def call_info(scope: Scope) -> CallInfo:
@@ -67,8 +103,9 @@ class CallLogMiddleware:
         if requested is None:
             await self.app(scope, receive, send)
             return
-        info = scope[CALL_INFO] = CallInfo()
         started = time.perf_counter()
+        info = scope[CALL_INFO] = CallInfo(mark=started)
+        token = _CURRENT.set(info)
         status: int | None = None
 
         async def tracking_send(message: Message) -> None:
@@ -80,6 +117,9 @@ class CallLogMiddleware:
         try:
             await self.app(scope, receive, tracking_send)
         finally:
+            _CURRENT.reset(token)
+            if info.stages:  # the handler ran: what came before it was the protocol's, after it the answer's
+                info.stages["respond"] = time.perf_counter() - info.mark
             service = requested if requested in self.service_ids else None
             self._record(service, status, info, time.perf_counter() - started)
 
@@ -105,6 +145,7 @@ class CallLogMiddleware:
             "issue": info.issue,
             "topics": list(info.topics),
             "latency_ms": round(seconds * 1000, 2),
+            "stages_ms": {name: round(s * 1000, 2) for name, s in info.stages.items()},
         }
         level = logging.ERROR if status is None or status >= 500 else logging.INFO
         logger.log(level, "hook call", extra=fields)

@@ -27,8 +27,9 @@ QUIET_LOGGERS = {
     "hpack": logging.INFO,
     "multipart": logging.INFO,
 }
-# logger → its level unless the service runs at DEBUG (alembic announces its plugins on every start)
-CHATTY_LOGGERS = {"alembic": logging.WARNING}
+# logger → its level unless the service runs at DEBUG (alembic announces its plugins on every start; httpx
+# logs every request URL, one line per FHIR call or delivery)
+CHATTY_LOGGERS = {"alembic": logging.WARNING, "httpx": logging.WARNING, "httpcore": logging.WARNING}
 
 
 def redacted_traceback(exc: BaseException) -> str:

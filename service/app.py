@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 import cds_hooks
+from cds_hooks import add_stage, handler_started, lap
 from cds_hooks.errors import OPERATION_OUTCOME_SCHEMA, CdsError, invalid
 from cds_hooks.handler import CdsService, HookCall
 from cds_hooks.models import Card
@@ -63,6 +64,7 @@ class BoneHealth:
         self.readiness = Readiness(self.engine, settings)
 
     async def handle(self, call: HookCall) -> Sequence[Card]:
+        handler_started()  # stage timings for the call's log line (cds_hooks)
         started = time.perf_counter()
         now = self.clock()
         resources = [r for rs in call.data.values() for r in rs]
@@ -74,18 +76,22 @@ class BoneHealth:
             raise CdsError(400, "invalid", str(exc), expression=exc.field) from exc
         except RecursionError:  # e.g. extensions nested hundreds deep: the FHIR models recurse per level
             raise invalid("prefetch", "a resource is nested too deeply to read", code="structure") from None
+        lap("mapping")
         moment = Moment.VIEW if call.hook == "patient-view" else Moment.ORDER
         evaluation = evaluate_record(record, now, self.settings, moment)
         findings = in_order(evaluation.cards)
         topics = [f.topic.value for f in findings]
         latency_ms = (time.perf_counter() - started) * 1000
+        lap("rules")
         # The database work starts on a thread now and runs while the cards are worded.
         persisted = asyncio.get_running_loop().run_in_executor(
             None, self._persist, call, evaluation.reminders, record.patient.deceased, now, topics, latency_ms
         )
         budget = self.settings.rules.card_budget if moment is Moment.VIEW else None
         cards = cards_for(findings, record, now, call.language, base_url=call.base_url, budget=budget)
-        await persisted
+        lap("cards")
+        add_stage("persistence", await persisted)  # on its thread, overlapping "cards"
+        lap("persistence_wait")  # what the call waited for the writes after the cards were ready
         metrics.observe_hook(call.service_id, topics, (time.perf_counter() - started))
         return cards  # the call's log line is written by cds_hooks
 
@@ -97,12 +103,14 @@ class BoneHealth:
         now: datetime,
         topics: list[str],
         latency_ms: float,
-    ) -> None:
-        """Reconcile reminders, then write the audit row (a thread; two transactions).
+    ) -> float:
+        """Reconcile reminders, then write the audit row (a thread; two transactions). Returns the
+        seconds it took.
 
         A database fault must not cost the clinician the cards: each failure is logged and counted,
         and the next evaluation reconciles again.
         """
+        started = time.perf_counter()
         try:
             with self.sessions.begin() as session:
                 reconcile(session, call.patient_id, reminders, deceased=deceased, now=now)
@@ -126,6 +134,7 @@ class BoneHealth:
         except Exception as exc:
             metrics.AUDIT_FAILURES.inc()
             log.error("audit write failed: %s", type(exc).__name__, extra={"service": call.service_id})
+        return time.perf_counter() - started
 
 
 class _Metrics:

@@ -95,7 +95,16 @@ def _dispatch(_: argparse.Namespace) -> int:
     return 0
 
 
-def _scan(_: argparse.Namespace) -> int:
+def _scan(args: argparse.Namespace) -> int:
+    if args.status:
+        import json
+
+        from service.persistence import make_engine, session_factory
+        from service.reminders.scan import recent_runs
+
+        for run in recent_runs(session_factory(make_engine(get_settings().database_url))):
+            print(json.dumps(run))
+        return 0
     from service.reminders.runner import scan_once
 
     count = scan_once(get_settings())
@@ -195,12 +204,14 @@ def build_parser() -> argparse.ArgumentParser:
         "one dispatcher pass: enqueue due reminders",
         "Claim the reminders that are due now and enqueue their deliveries once, then exit.",
     ).set_defaults(func=_dispatch)
-    _command(
+    scan = _command(
         sub,
         "scan",
         "one panel scan of the FHIR server",
         "Evaluate every patient of BHCDS_FHIR_BASE_URL once (the scan beat runs periodically), then exit.",
-    ).set_defaults(func=_scan)
+    )
+    scan.add_argument("--status", action="store_true", help="print the latest scan runs (JSON lines) instead")
+    scan.set_defaults(func=_scan)
 
     rules = _command(
         sub,

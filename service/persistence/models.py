@@ -1,4 +1,4 @@
-"""The three tables: clinician feedback, reminders (the schedule), and the hook audit trail.
+"""The tables: clinician feedback, reminders (the schedule), the hook audit trail, and scan runs.
 
 Timestamps are stored in UTC. SQLite keeps no time zone, so :class:`UtcDateTime` stores naive UTC
 there and always hands back aware UTC datetimes, on both dialects.
@@ -18,6 +18,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Float,
+    ForeignKey,
     Index,
     Integer,
     String,
@@ -129,6 +130,35 @@ class HookAudit(Base):
     latency_ms: Mapped[float] = mapped_column(Float)
     outcome: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ScanRun(Base):
+    """One panel scan: its candidates are evaluated in batches, by whichever workers take them.
+
+    ``candidates`` is None while the search for them runs; the run is ``finished`` when every
+    candidate was evaluated or failed (counted by the batches, each once: see :class:`ScanBatch`).
+    """
+
+    __tablename__ = "scan_runs"
+
+    id: Mapped[int] = mapped_column(_Id, primary_key=True, autoincrement=True)
+    started: Mapped[datetime] = mapped_column(default=utcnow)
+    finished: Mapped[datetime | None] = mapped_column()
+    candidates: Mapped[int | None] = mapped_column(Integer)
+    evaluated: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ScanBatch(Base):
+    """A batch of a scan run whose work is committed: a batch delivered twice counts once."""
+
+    __tablename__ = "scan_batches"
+
+    run_id: Mapped[int] = mapped_column(
+        _Id, ForeignKey("scan_runs.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    batch: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    done_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 def task_key(patient_id: str, topic: str, due: date) -> str:

@@ -20,11 +20,12 @@ from datetime import datetime
 from enum import StrEnum
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.persistence.models import Reminder, ReminderStatus, utcnow
 from service.reminders._fhir_task import if_none_exist, task_resource
+from service.reminders._tls import tls_context
 from service.reminders.metrics import DELIVERY_RETRIES, DELIVERY_SECONDS
 from service.settings import Settings
 
@@ -87,7 +88,7 @@ def deliver_reminder(
         if not due:
             return _cancel(factory, reminder)
     owned = client is None
-    http = client or httpx.Client(timeout=settings.delivery_timeout_seconds)
+    http = client or httpx.Client(timeout=settings.delivery_timeout_seconds, verify=tls_context())
     try:
         _send(http, settings, reminder, now or utcnow())
     except DeliveryError as error:
@@ -146,16 +147,17 @@ def _cancel(factory: sessionmaker[Session], reminder: Reminder) -> Result:
 def _start_attempt(factory: sessionmaker[Session], reminder_id: int, now: datetime) -> Reminder | None:
     """Count the attempt and renew the claim (the lease runs from here); None if not ours to send."""
     with factory.begin() as session:
+        # one statement: the row comes back from the UPDATE (PostgreSQL, SQLite >= 3.35)
         counted = session.execute(
             update(Reminder)
             .where(Reminder.id == reminder_id, Reminder.status == _CLAIMED)
             .values(attempts=Reminder.attempts + 1, claimed_at=now, updated_at=now)
+            .returning(Reminder)
             .execution_options(synchronize_session=False)
-        )
-        if not getattr(counted, "rowcount", 0):
+        ).scalar_one_or_none()
+        if counted is None:
             log.info("reminder %s is not claimed (already handled); nothing to send", reminder_id)
-            return None
-        return session.execute(select(Reminder).where(Reminder.id == reminder_id)).scalar_one()
+        return counted
 
 
 def _send(http: httpx.Client, settings: Settings, reminder: Reminder, now: datetime) -> None:

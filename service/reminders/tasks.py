@@ -1,4 +1,5 @@
-"""Celery tasks: deliver one reminder, dispatch due reminders, scan the FHIR server."""
+"""Celery tasks: deliver one reminder, dispatch due reminders, scan the FHIR server (a search that
+enqueues batches, and the batches, evaluated by whichever workers take them)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 DELIVER_TASK = "bhcds.deliver_reminder"
 DISPATCH_TASK = "bhcds.dispatch_due"
 SCAN_TASK = "bhcds.scan"
+SCAN_BATCH_TASK = "bhcds.scan_batch"
+SCAN_BATCH_TIME_LIMIT = 1800  # seconds; under Redis's visibility timeout (an hour at least)
 PRUNE_AUDIT_TASK = "bhcds.prune_audit"
 
 Evaluate = Callable[[str, list[dict[str, Any]], datetime], Sequence[Finding]]
@@ -68,9 +71,41 @@ def run_dispatch(app: BoneHealthCelery) -> int:
 
 
 def run_scan(settings: Settings) -> int:
+    """One scan in this process (the `bone-health-cds scan` command): returns patients evaluated."""
     from service.reminders.scan import scan
 
     return asyncio.run(scan(settings, evaluator(settings), factory=factory_for(settings.database_url)))
+
+
+def fan_out_scan(app: BoneHealthCelery) -> int | None:
+    """Start a scan run and enqueue its batches for the workers; returns the run's id."""
+    from service.reminders.scan import enqueue_scan
+
+    settings = app.settings
+    batch_task = app.tasks[SCAN_BATCH_TASK]
+    now = utcnow()
+
+    def enqueue(run_id: int, batch: int, patient_ids: list[str]) -> None:
+        batch_task.apply_async(args=[run_id, batch, patient_ids, now.isoformat()])
+
+    return asyncio.run(enqueue_scan(settings, enqueue, now=now, factory=factory_for(settings.database_url)))
+
+
+def run_scan_batch(settings: Settings, run_id: int, batch: int, patient_ids: list[str], now: str) -> int:
+    from service.reminders.scan import evaluate_batch
+
+    result = asyncio.run(
+        evaluate_batch(
+            settings,
+            evaluator(settings),
+            run_id,
+            batch,
+            patient_ids,
+            now=datetime.fromisoformat(now),
+            factory=factory_for(settings.database_url),
+        )
+    )
+    return result.evaluated if result else 0
 
 
 def register(app: BoneHealthCelery) -> None:
@@ -101,8 +136,24 @@ def register(app: BoneHealthCelery) -> None:
         return run_dispatch(app)
 
     @app.task(name=SCAN_TASK, acks_late=False, shared=False)
-    def scan() -> int:
-        return run_scan(settings)
+    def scan() -> int | None:
+        return fan_out_scan(app)
+
+    # A batch is acknowledged after it commits: a worker killed mid-batch leaves it to another one.
+    # It commits whole (reminders, counters, its row), so a second delivery changes nothing.
+    @app.task(
+        bind=True,
+        name=SCAN_BATCH_TASK,
+        acks_late=True,
+        shared=False,
+        max_retries=3,
+        time_limit=SCAN_BATCH_TIME_LIMIT,
+    )
+    def scan_batch(self: Task[Any, Any], run_id: int, batch: int, patient_ids: list[str], now: str) -> int:
+        try:
+            return run_scan_batch(settings, run_id, batch, patient_ids, now)
+        except Exception as exc:  # the database or the search failed: try the batch again later
+            raise self.retry(exc=exc, countdown=60) from exc
 
     @app.task(name=PRUNE_AUDIT_TASK, acks_late=False, shared=False)
     def prune_audit_rows() -> int:

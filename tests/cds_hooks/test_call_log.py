@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -125,3 +126,33 @@ def test_a_failing_observer_does_not_fail_the_call(caplog: pytest.LogCaptureFixt
 
     assert response.status_code == 200
     assert any("observer failed" in r.getMessage() for r in caplog.records)
+
+
+def test_the_line_carries_the_stages_a_handler_times(caplog: pytest.LogCaptureFixture) -> None:
+    from cds_hooks._call_log import add_stage, handler_started, lap
+
+    async def handler(call: HookCall) -> Sequence[Card]:
+        handler_started()
+        time.sleep(0.02)
+        lap("work")
+        add_stage("elsewhere", 0.5)  # timed on a thread, say: overlaps, so not a lap
+        time.sleep(0.01)
+        lap("work")  # a stage lapped twice adds up
+        return []
+
+    app = FastAPI()
+    definition = ServiceDefinition(
+        hook="patient-view", id="test-patient-view", title="t", description="d", prefetch=PREFETCH
+    )
+    mount(app, [CdsService(definition, handler)], ProtocolConfig(auth_enabled=False), MemoryFeedbackStore())
+    with TestClient(app) as client, caplog.at_level("INFO", logger="cds_hooks"):
+        assert client.post(PV, json=hook_body()).status_code == 200
+        assert client.post(PV, content=b"{nope").status_code == 400
+
+    ok, invalid = [r for r in caplog.records if r.getMessage() == "hook call"]
+    stages = getattr(ok, "stages_ms")  # noqa: B009
+    assert set(stages) == {"protocol", "work", "elsewhere", "respond"}
+    assert stages["work"] >= 30 and stages["elsewhere"] == 500
+    laps = stages["protocol"] + stages["work"] + stages["respond"]
+    assert laps <= getattr(ok, "latency_ms") + 0.05  # noqa: B009  (rounding)
+    assert getattr(invalid, "stages_ms") == {}  # noqa: B009  (refused before any handler ran)

@@ -6,12 +6,14 @@ import hashlib
 import hmac
 import json
 import logging
+import ssl
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from fhir.resources.R4B.task import Task
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.persistence.models import ReminderStatus
@@ -149,3 +151,44 @@ def test_backoff_grows_exponentially_and_is_capped() -> None:
     assert max(backoff_seconds(1, settings) for _ in range(200)) <= 2.0
     assert max(backoff_seconds(3, settings) for _ in range(200)) > 2.0  # up to 8 s with jitter
     assert max(backoff_seconds(9, settings) for _ in range(200)) <= 10.0
+
+
+def test_a_delivery_costs_two_statements(factory: sessionmaker[Session], fhir: FhirServer) -> None:
+    """Count the attempt and read the row back in one UPDATE … RETURNING, then mark it delivered."""
+    rid = _claimed(factory)
+    statements: list[str] = []
+    engine = factory.kw["bind"]
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement.split()[0].upper())
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        outcome = deliver_reminder(factory, rid, _settings(fhir_base_url=fhir.url), now=NOW).outcome
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert outcome is Outcome.DELIVERED
+    assert statements == ["UPDATE", "UPDATE"]
+    row = reminder(factory, rid)
+    assert (row.status, row.attempts) == ("delivered", 1)
+
+
+def test_deliveries_share_one_tls_context(
+    factory: sessionmaker[Session], fhir: FhirServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loading the CA bundle costs more than a delivery: it is done once per process, not per client."""
+    loads: list[object] = []
+    original = ssl.SSLContext.load_verify_locations
+
+    def counted(self: ssl.SSLContext, *args: Any, **kwargs: Any) -> None:
+        loads.append(args or kwargs)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counted)
+    settings = _settings(fhir_base_url=fhir.url)
+    for patient in ("t1", "t2", "t3"):
+        assert (
+            deliver_reminder(factory, _claimed(factory, patient), settings, now=NOW).outcome
+            is Outcome.DELIVERED
+        )
+    assert len(loads) <= 1  # once if no delivery in this process came first, else never

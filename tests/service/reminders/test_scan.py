@@ -4,6 +4,10 @@ reconciles their reminders; a patient that cannot be fetched is skipped, not fat
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -14,8 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.kernel.findings import Finding, Topic
-from service.persistence.models import Reminder
-from service.reminders.scan import scan
+from service.persistence import make_engine, session_factory
+from service.persistence.models import Reminder, ScanRun
+from service.reminders.scan import evaluate_batch, recent_runs, scan
 from service.settings import Settings
 from tests.service.reminders.fhir_server import FhirServer
 from tests.service.reminders.helpers import NOW, TODAY, add_reminder, finding
@@ -118,3 +123,64 @@ def test_scan_without_a_fhir_server_does_nothing(factory: sessionmaker[Session])
         raise AssertionError("must not be called")
 
     assert asyncio.run(scan(Settings(), evaluate, now=NOW, factory=factory)) == 0
+
+
+def test_a_scan_is_recorded_as_a_run_and_a_batch_counts_once(
+    factory: sessionmaker[Session], fhir: FhirServer
+) -> None:
+    server = FakeServer(fhir.url)
+    fhir.get_handler = server
+    calls: list[str] = []
+
+    def evaluate(patient_id: str, resources: list[dict[str, Any]], now: datetime) -> Sequence[Finding]:
+        calls.append(patient_id)
+        return [finding(Topic.DENOSUMAB_DOSE_DUE, due=TODAY + timedelta(days=30))]
+
+    settings = Settings(fhir_base_url=fhir.url)
+    assert asyncio.run(scan(settings, evaluate, now=NOW, factory=factory)) == 4
+    with factory() as session:
+        run = session.scalars(select(ScanRun).order_by(ScanRun.id.desc())).first()
+        assert run is not None
+        assert (run.candidates, run.evaluated, run.failed, run.started) == (5, 4, 1, NOW)
+        assert run.finished is not None
+
+    # the same batch delivered again (a worker died after the commit, before the acknowledgement)
+    again = asyncio.run(
+        evaluate_batch(settings, evaluate, run.id, 0, ["p1", "p2", "p3"], now=NOW, factory=factory)
+    )
+    assert again is None and sorted(calls) == ["p1", "p2", "p3"]  # not evaluated, not counted
+    assert recent_runs(factory)[0] == {
+        "id": run.id,
+        "started": NOW.isoformat(),
+        "finished": run.finished.isoformat(),
+        "candidates": 5,
+        "evaluated": 4,
+        "failed": 1,
+    }
+
+
+def test_scan_status_prints_the_latest_runs(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    with session_factory(engine).begin() as session:
+        session.add(ScanRun(started=NOW, candidates=3, evaluated=2, failed=1, finished=NOW))
+    engine.dispose()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BHCDS_")} | {
+        "BHCDS_DATABASE_URL": sqlite_url
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "service.cli", "scan", "--status"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    (line,) = done.stdout.splitlines()
+    assert json.loads(line) == {
+        "id": 1,
+        "started": NOW.isoformat(),
+        "finished": NOW.isoformat(),
+        "candidates": 3,
+        "evaluated": 2,
+        "failed": 1,
+    }

@@ -15,12 +15,12 @@ from service.settings import Settings
 class Worker:
     """One ``celery worker --pool=solo`` process: one process, so SIGKILL kills the whole worker."""
 
-    def __init__(self, settings: Settings, log: Path) -> None:
+    def __init__(self, settings: Settings, log: Path, app: str = "service.celery_app:app") -> None:
         self.log = log
         self._handle = log.open("ab")
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "service.celery_app:app", "worker",
+                sys.executable, "-m", "celery", "-A", app, "worker",
                 "--pool=solo", "--without-gossip", "--without-mingle", "--without-heartbeat",
                 "--loglevel=INFO",
             ],
