@@ -50,7 +50,7 @@ def _oral_unsuitable(finding: Finding[OralUnsuitableFacts], t: TopicText) -> Tex
         found.append(
             t("oesophageal", oesophageal=facts.oesophageal) if facts.oesophageal else t("oesophageal_coded")
         )
-    parts = [p.orders(facts.orders), " ".join(found), t("reason")]
+    parts = [p.orders(facts.orders), ("" if t.language == "zh" else " ").join(found), t("reason")]
     if facts.zoledronic_acid_offered:
         offer = t("offer_replace")
         if Lab.CREATININE in facts.preparation:

@@ -16,6 +16,7 @@ from service.cards.drug_safety import withheld_reasons
 from service.kernel.facts.treatment_gap import UntreatedFacts
 from service.kernel.findings import Finding, Proposal, Topic
 
+_SENTENCE_SPACE = {"zh": ""}  # between sentences: Chinese text needs no space
 _GLOSSARY = {
     Proposal.ZOLEDRONIC_ACID_5MG_IV: "zoledronic-acid",
     Proposal.ALENDRONATE_70MG_WEEKLY: "alendronate",
@@ -37,7 +38,7 @@ def _offers(finding: Finding[UntreatedFacts], t: TopicText) -> list[str]:
         reasons = withheld_reasons((r for w in facts.withheld for r in w.reasons), t)
         if facts.offered:
             drug = p.drug(_GLOSSARY[facts.withheld[0].drug])
-            lines.append(t("withheld_one", drug=drug, reasons=reasons))
+            lines.append(t("withheld_one", drug=drug[:1].upper() + drug[1:], reasons=reasons))
         else:
             lines.append(t("withheld_all", reasons=reasons))
     return lines
@@ -61,8 +62,9 @@ def _untreated(finding: Finding[UntreatedFacts], t: TopicText) -> Text:
         supplements = t("supplements_kidney")
     else:
         supplements = t("supplements")
-    advice = t("advice") + " " + supplements
-    parts = [evidence, advice, " ".join(_offers(finding, t))]
+    space = _SENTENCE_SPACE.get(t.language, " ")
+    advice = t("advice") + space + supplements
+    parts = [evidence, advice, space.join(_offers(finding, t))]
     if holiday is not None:
         summary = t("summary_holiday")
     else:
