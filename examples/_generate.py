@@ -26,6 +26,15 @@ EXAMPLES = {
     "denosumab-sequencing-missing": ("denosumab/sequencing-discontinued.yaml", "en"),
     "denosumab-dose-due": ("denosumab/dose-due-day-183.yaml", "en"),
     "denosumab-sequencing-missing-zh": ("denosumab/sequencing-discontinued.yaml", "zh"),
+    "oral-bisphosphonate-unsuitable": (
+        "drug_safety/alendronate-bed-bound-egfr-day-30-zoledronic-offered.yaml",
+        "en",
+    ),
+    "bone-drug-in-pregnancy": ("drug_safety/pregnancy-z34-day-280-alendronate-only-card.yaml", "en"),
+    "osteoporosis-untreated": (
+        "treatment_gap/t2dm-osteoporosis-warning-with-phenotype-and-fall-risk.yaml",
+        "en",
+    ),
 }
 
 

@@ -35,10 +35,18 @@ RULE_PAGES = "/rules"
 @cache
 def wording() -> dict[Topic, TopicWording[Any]]:
     """Every topic's wording, gathered from the area modules."""
-    from service.cards import bone_drugs, denosumab, diabetes_drugs, monitoring, screening
+    from service.cards import (
+        bone_drugs,
+        denosumab,
+        diabetes_drugs,
+        drug_safety,
+        monitoring,
+        screening,
+        treatment_gap,
+    )
 
     merged: dict[Topic, TopicWording[Any]] = {}
-    for module in (diabetes_drugs, bone_drugs, denosumab, monitoring, screening):
+    for module in (diabetes_drugs, bone_drugs, drug_safety, denosumab, monitoring, screening, treatment_gap):
         merged.update(module.WORDING)
     return merged
 
@@ -88,8 +96,13 @@ def _goals_of_care(finding: Finding[Any], p: Phrases) -> str:
 
 
 def _selection_behavior(finding: Finding[Any]) -> str:
-    """Alternatives (one draft to delete, one bisphosphonate to start) are at-most-one; tests are any."""
-    return "at-most-one" if finding.proposals or finding.delete_drafts else "any"
+    """Alternatives (one draft to delete, one bisphosphonate to start) are at-most-one; tests are any, and
+    so is a delete offered with tests (rules.md "Selection (r3)")."""
+    if finding.proposals:
+        return "at-most-one"
+    if finding.delete_drafts and not (finding.lab_orders or finding.service_orders):
+        return "at-most-one"
+    return "any"
 
 
 def _suggest(finding: Finding[Any], record: PatientRecord, now: datetime, lang: str) -> list[Suggestion]:
@@ -98,14 +111,22 @@ def _suggest(finding: Finding[Any], record: PatientRecord, now: datetime, lang: 
     reason = finding.topic.value
     suggestions: list[Suggestion] = []
     names = {d.source: d.name for d in record.drafts}
-    if finding.delete_drafts:
-        refs = list(finding.delete_drafts)
+    refs = list(finding.delete_drafts)
+    if refs and not (finding.replace_drafts and finding.proposals):
         suggestions.append(_suggestions.delete_drafts(refs, [names.get(r, r) for r in refs], p))
     for lab in finding.lab_orders:
         suggestions.append(_suggestions.order_lab(lab, patient_id, now, p, reason))
     for order in finding.service_orders:
         suggestions.append(_suggestions.order_service(order, patient_id, now, p, reason))
     day = finding.proposal_start or now.date()
+    preparation = dict(finding.preparation)
     for proposal in finding.proposals:
-        suggestions.append(_suggestions.propose_medication(proposal, patient_id, now, day, p, reason))
+        offer = _suggestions.propose_medication(proposal, patient_id, now, day, p, reason)
+        if preparation.get(proposal):
+            offer = _suggestions.prepared(offer, preparation[proposal], patient_id, now, p, reason)
+        if finding.replace_drafts and refs:
+            offer = _suggestions.replacing(offer, refs, [names.get(r, r) for r in refs], p)
+        if finding.recommended is proposal:
+            offer = offer.model_copy(update={"is_recommended": True})
+        suggestions.append(offer)
     return suggestions

@@ -101,3 +101,21 @@ def propose_medication(
     )
     label = p("suggestion.start", name=name, day=iso_day(start))
     return Suggestion(label=label, actions=[Action(type="create", description=label, resource=resource)])
+
+
+def prepared(
+    suggestion: Suggestion, labs: tuple[Lab, ...], patient_id: str, now: datetime, p: Phrases, reason: str
+) -> Suggestion:
+    """A drug suggestion with the tests that prepare its first dose as extra create actions (the drug
+    guard, rules.md "Selection (r3)"): one suggestion, so the drug is never ordered without them."""
+    extra = [order_lab(lab, patient_id, now, p, reason).actions[0] for lab in labs]
+    return suggestion.model_copy(update={"actions": [*suggestion.actions, *extra]})
+
+
+def replacing(suggestion: Suggestion, references: list[str], names: list[str], p: Phrases) -> Suggestion:
+    """A drug suggestion that first removes the drafts it replaces: one suggestion, applied as a whole."""
+    deleted = delete_drafts(references, names, p)
+    label = p("suggestion.replace", names=p("suggestion.names_separator").join(names), start=suggestion.label)
+    return suggestion.model_copy(
+        update={"label": label[:120], "actions": [*deleted.actions, *suggestion.actions]}
+    )

@@ -22,6 +22,8 @@ class Topic(StrEnum):
     SGLT2_FRACTURE_CAUTION = "sglt2-fracture-caution"
     INSULIN_HYPOGLYCEMIA_FALL_RISK = "insulin-hypoglycemia-fall-risk"
     ANABOLIC_DURATION_LIMIT = "anabolic-duration-limit"
+    ORAL_BISPHOSPHONATE_UNSUITABLE = "oral-bisphosphonate-unsuitable"
+    BONE_DRUG_IN_PREGNANCY = "bone-drug-in-pregnancy"
     MONITORING_OVERDUE = "monitoring-overdue"
     DENOSUMAB_SEQUENCING_MISSING = "denosumab-sequencing-missing"
     DENOSUMAB_DOSE_DUE = "denosumab-dose-due"
@@ -31,6 +33,7 @@ class Topic(StrEnum):
     FALL_RISK_ASSESSMENT_DUE = "fall-risk-assessment-due"
     OBESITY_BONE_ASSESSMENT = "obesity-bone-assessment"
     VITAMIN_D_DEFICIENCY = "vitamin-d-deficiency"
+    OSTEOPOROSIS_UNTREATED = "osteoporosis-untreated"
 
 
 #: Topics whose findings carry a due date and become reminders (rules.md "Reminders").
@@ -94,6 +97,12 @@ class Finding(Generic[FactsT]):
     proposal_start: date | None = None  # when a proposed medication order starts; None: today
     # palliative or hospice care (r3): the card adds "weigh treatment against the goals of care"
     goals_of_care: bool = False
+    # the drug guard (r3): tests added as extra create actions inside a proposal's own suggestion, to
+    # prepare its first dose; the proposal marked isRecommended; and whether the drafts to delete and the
+    # proposals make one suggestion (replace the draft by the proposed drug)
+    preparation: tuple[tuple[Proposal, tuple[Lab, ...]], ...] = ()
+    recommended: Proposal | None = None
+    replace_drafts: bool = False
 
 
 #: A finding of any topic, as the evaluation, the card assembly and the reminders pass it on.

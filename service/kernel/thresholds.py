@@ -122,6 +122,23 @@ class RuleSettings(BaseModel):
     waist_male_who_cm: float = Field(102.0, ge=60, le=150)
     waist_female_who_cm: float = Field(88.0, ge=60, le=150)
 
+    # osteoporosis-untreated (r3): no anti-osteoporosis exposure within the window (zoledronic acid, a
+    # yearly infusion, and denosumab's last dose D: the longer one); a fracture within the recent window is
+    # critical; a woman under the specialist age is offered no drug (a specialist's choice)
+    untreated_exposure_window_days: int = Field(365, ge=1, le=_TEN_YEARS)
+    untreated_zoledronic_acid_window_days: int = Field(730, ge=1, le=_TEN_YEARS)
+    untreated_denosumab_window_days: int = Field(730, ge=1, le=_TEN_YEARS)
+    untreated_recent_fracture_days: int = Field(365, ge=1, le=_TEN_YEARS)
+    untreated_specialist_age_years: int = Field(50, ge=18, le=65)
+    # drug holiday: a bisphosphonate course that ended within the window after >= 3 years of zoledronic
+    # acid (infusions <= 456 days apart, one year per infusion) or >= 5 years of an oral one (exposures
+    # with gaps <= 92 days; length last - first + 30 days)
+    drug_holiday_window_days: int = Field(1826, ge=365, le=_TEN_YEARS)
+    drug_holiday_zoledronic_acid_infusions: int = Field(3, ge=1, le=10)
+    drug_holiday_oral_days: int = Field(1826, ge=365, le=_TEN_YEARS)
+    zoledronic_acid_course_gap_days: int = Field(456, ge=365, le=730)
+    oral_bisphosphonate_course_gap_days: int = Field(92, ge=1, le=365)
+
     @property
     def bmi_obese(self) -> float:
         return self.bmi_obese_cn if self.population_profile is PopulationProfile.CN else self.bmi_obese_who

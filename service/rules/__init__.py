@@ -33,12 +33,22 @@ PALLIATIVE_VIEW_TOPICS: frozenset[str] = frozenset(
 
 def all_rules() -> tuple[Rule, ...]:
     """Every rule, in the order cards are shown (most severe areas first)."""
-    from service.rules import bone_drugs, denosumab, diabetes_drugs, monitoring, screening
+    from service.rules import (
+        bone_drugs,
+        denosumab,
+        diabetes_drugs,
+        drug_safety,
+        monitoring,
+        screening,
+        treatment_gap,
+    )
 
     return (
         *diabetes_drugs.RULES,
         *bone_drugs.RULES,
+        *drug_safety.RULES,
         *denosumab.RULES,
+        *treatment_gap.RULES,
         *monitoring.RULES,
         *screening.RULES,
     )
@@ -60,7 +70,8 @@ def evaluate(record: PatientRecord, now: datetime, settings: RuleSettings, momen
     hospice care, no reminder, and at patient-view only the topics of :data:`PALLIATIVE_VIEW_TOPICS`,
     with no suggestions and ``goals_of_care`` set. No reminder means the reconciliation cancels the
     pending ones, as for a deceased patient. One finding per topic at most: each rule returns a single
-    finding.
+    finding. Pregnancy (r3): at order time, a draft that ``bone-drug-in-pregnancy`` deletes is the subject
+    of no other card (:func:`service.rules.drug_safety.only_pregnancy_card`).
     """
     if record.patient.deceased:
         return Evaluation((), ())
@@ -88,6 +99,10 @@ def evaluate(record: PatientRecord, now: datetime, settings: RuleSettings, momen
         if shows and finding.fires and finding.topic not in seen:
             seen.add(finding.topic)
             cards.append(_for_goals_of_care(finding) if palliative and moment is Moment.VIEW else finding)
+    if moment is Moment.ORDER:
+        from service.rules.drug_safety import only_pregnancy_card
+
+        return Evaluation(only_pregnancy_card(cards, record), tuple(reminders))
     return Evaluation(tuple(cards), tuple(reminders))
 
 

@@ -29,6 +29,7 @@ from service.kernel.findings import Proposal
 from service.kernel.record import (
     ANTI_OSTEOPOROSIS,
     ONCOLOGY_REGIMENS,
+    Allergy,
     BmdSite,
     ConditionFact,
     DrugClass,
@@ -935,6 +936,35 @@ _BISPHOSPHONATE_ALLERGY: dict[Proposal, frozenset[DrugClass]] = {
 }
 
 
+#: Names of the oral bisphosphonate ingredients (English and Chinese, brands too): an allergy that names one
+#: of them names that ingredient, not the class.
+_ORAL_BISPHOSPHONATE_NAMES = (
+    *_ALENDRONATE_NAMES,
+    "risedron",
+    "actonel",
+    "利塞膦酸",
+    "ibandron",
+    "boniva",
+    "bonviva",
+    "伊班膦酸",
+)
+
+
+def _allergy_names(allergy: Allergy, drug: Proposal) -> bool:
+    """rules.md: "an active, non-refuted AllergyIntolerance names the drug or its class". An allergy to
+    zoledronic acid names zoledronic acid; one whose name is an oral ingredient (alendronate, risedronate,
+    ibandronate) names that ingredient; any other bisphosphonate allergy (the class, or a name not known)
+    names the class and withholds both drugs."""
+    if DrugClass.ZOLEDRONIC_ACID in allergy.classes:
+        return drug is Proposal.ZOLEDRONIC_ACID_5MG_IV
+    if DrugClass.BISPHOSPHONATE not in allergy.classes:
+        return False
+    text = (allergy.display or "").lower()
+    if any(n in text for n in _ORAL_BISPHOSPHONATE_NAMES):
+        return drug is Proposal.ALENDRONATE_70MG_WEEKLY and any(n in text for n in _ALENDRONATE_NAMES)
+    return bool(allergy.classes & _BISPHOSPHONATE_ALLERGY[drug])
+
+
 def bisphosphonate_withheld(
     record: PatientRecord, now: datetime, settings: RuleSettings, drug: Proposal
 ) -> tuple[WithholdReason, ...]:
@@ -952,8 +982,9 @@ def bisphosphonate_withheld(
     "An order a card offers is never a drug the patient already takes".
 
     Zoledronic acid with renal function ≥ 35 but none within 30 days is not withheld: it is offered with a
-    creatinine test (see :func:`bisphosphonate_preparation_tests`). An allergy naming any bisphosphonate
-    withholds both drugs (the record names classes, not ingredients). Osteonecrosis of the jaw and atypical
+    creatinine test (see :func:`bisphosphonate_preparation_tests`). An allergy withholds the drug it names
+    (an alendronate allergy withholds alendronate, not zoledronic acid), and both drugs when it names the
+    class (see :func:`_allergy_names`). Osteonecrosis of the jaw and atypical
     femoral fracture count whatever their clinical status (a history).
     """
     reasons: list[WithholdReason] = []
@@ -973,7 +1004,7 @@ def bisphosphonate_withheld(
         reasons.append(WithholdReason.PREGNANCY)
     if active(record, DrugClass.ANABOLIC) or active(record, DrugClass.ROMOSOZUMAB):
         reasons.append(WithholdReason.ANABOLIC_ACTIVE)
-    if any(a.classes & _BISPHOSPHONATE_ALLERGY[drug] for a in record.allergies):
+    if any(_allergy_names(a, drug) for a in record.allergies):
         reasons.append(WithholdReason.ALLERGY)
     if record.has_problem(Problem.JAW_OSTEONECROSIS, active_only=False):
         reasons.append(WithholdReason.JAW_OSTEONECROSIS)

@@ -165,6 +165,17 @@ RULES_MD_DEFAULTS = {  # docs/spec/rules.md: every number is a setting with this
     "fragility_min_age_years": 50,
     "test_order_window_days": 92,
     "oncology_regimen_window_days": 365,
+    # revision 3: osteoporosis-untreated and the drug holiday
+    "untreated_exposure_window_days": 365,
+    "untreated_zoledronic_acid_window_days": 730,
+    "untreated_denosumab_window_days": 730,
+    "untreated_recent_fracture_days": 365,
+    "untreated_specialist_age_years": 50,
+    "drug_holiday_window_days": 1826,
+    "drug_holiday_zoledronic_acid_infusions": 3,
+    "drug_holiday_oral_days": 1826,
+    "zoledronic_acid_course_gap_days": 456,
+    "oral_bisphosphonate_course_gap_days": 92,
 }
 INFRASTRUCTURE_NUMBERS = [
     name for name, field in Settings.model_fields.items() if field.annotation in (int, float, "int", "float")

@@ -858,6 +858,57 @@ def test_hypocalcaemia_withholds_both_and_low_vitamin_d_withholds_zoledronic_aci
             (WithholdReason.ALLERGY,),
         ),
         ({"allergies": (Allergy(frozenset({DrugClass.DENOSUMAB}), "AllergyIntolerance/1"),)}, (), ()),
+        (  # an allergy to alendronate names alendronate, not the class (r3 "names the drug or its class")
+            {
+                "allergies": (
+                    Allergy(frozenset({DrugClass.BISPHOSPHONATE}), "AllergyIntolerance/1", "alendronate"),
+                )
+            },
+            (),
+            (WithholdReason.ALLERGY,),
+        ),
+        (
+            {
+                "allergies": (
+                    Allergy(frozenset({DrugClass.BISPHOSPHONATE}), "AllergyIntolerance/1", "福善美"),
+                )
+            },
+            (),
+            (WithholdReason.ALLERGY,),
+        ),
+        (  # risedronate is neither alendronate nor the class
+            {
+                "allergies": (
+                    Allergy(frozenset({DrugClass.BISPHOSPHONATE}), "AllergyIntolerance/1", "Actonel"),
+                )
+            },
+            (),
+            (),
+        ),
+        (
+            {
+                "allergies": (
+                    Allergy(
+                        frozenset(
+                            {DrugClass.BISPHOSPHONATE, DrugClass.BISPHOSPHONATE_IV, DrugClass.ZOLEDRONIC_ACID}
+                        ),
+                        "AllergyIntolerance/1",
+                        "zoledronic acid",
+                    ),
+                )
+            },
+            (WithholdReason.ALLERGY,),
+            (),
+        ),
+        (  # a class allergy, by a name that is no ingredient
+            {
+                "allergies": (
+                    Allergy(frozenset({DrugClass.BISPHOSPHONATE}), "AllergyIntolerance/1", "Bisphosphonates"),
+                )
+            },
+            (WithholdReason.ALLERGY,),
+            (WithholdReason.ALLERGY,),
+        ),
         (
             {"conditions": (cond(Problem.JAW_OSTEONECROSIS, 900, active=False),)},
             (WithholdReason.JAW_OSTEONECROSIS,),
