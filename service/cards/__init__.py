@@ -106,6 +106,18 @@ def _suggest(finding: Finding[Any], record: PatientRecord, now: datetime, lang: 
     for order in finding.service_orders:
         suggestions.append(_suggestions.order_service(order, patient_id, now, p, reason))
     day = finding.proposal_start or now.date()
+    preparation = dict(finding.preparation)
     for proposal in finding.proposals:
-        suggestions.append(_suggestions.propose_medication(proposal, patient_id, now, day, p, reason))
+        suggestions.append(
+            _suggestions.propose_medication(
+                proposal,
+                patient_id,
+                now,
+                day,
+                p,
+                reason,
+                tests=preparation.get(proposal, ()),
+                recommended=proposal is finding.recommended,
+            )
+        )
     return suggestions

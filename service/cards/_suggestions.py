@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -72,9 +73,22 @@ def order_service(order: Order, patient_id: str, now: datetime, p: Phrases, reas
 
 
 def propose_medication(
-    proposal: Proposal, patient_id: str, now: datetime, start: date, p: Phrases, reason: str
+    proposal: Proposal,
+    patient_id: str,
+    now: datetime,
+    start: date,
+    p: Phrases,
+    reason: str,
+    *,
+    tests: Sequence[Lab] = (),
+    recommended: bool = False,
 ) -> Suggestion:
-    """A draft MedicationRequest for a sequencing bisphosphonate, to start on ``start``."""
+    """A draft MedicationRequest for a bisphosphonate, to start on ``start``.
+
+    ``tests`` prepare the drug's first dose (rules.md "Selection (r3)": "a test the guard adds to prepare
+    a drug's first dose is an extra create action inside each drug suggestion"): one draft ServiceRequest
+    each, in the same suggestion, so the EHR accepts the drug and its tests together.
+    """
     med = _catalog.medication(proposal)
     name = med[p.name_key]
     dosage = med[f"dosage_{p.name_key}"]
@@ -100,4 +114,15 @@ def propose_medication(
         },
     )
     label = p("suggestion.start", name=name, day=iso_day(start))
-    return Suggestion(label=label, actions=[Action(type="create", description=label, resource=resource)])
+    actions = [Action(type="create", description=label, resource=resource)]
+    for test in tests:
+        coding = _catalog.lab(test)
+        test_label = p("suggestion.order_test", name=coding[p.name_key])  # type: ignore[literal-required]
+        actions.append(
+            Action(
+                type="create",
+                description=test_label,
+                resource=_service_request(patient_id, coding, now, reason),
+            )
+        )
+    return Suggestion(label=label, is_recommended=True if recommended else None, actions=actions)

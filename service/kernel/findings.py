@@ -92,6 +92,10 @@ class Finding(Generic[FactsT]):
     proposals: tuple[Proposal, ...] = ()  # medication orders to suggest (at most one is chosen)
     fires: bool = True  # False: a time-bound finding that is not due yet, kept for its reminder
     proposal_start: date | None = None  # when a proposed medication order starts; None: today
+    # the drug guard (r3): tests that prepare a proposed drug's first dose, as extra create actions inside
+    # that drug's suggestion; and the proposal marked ``isRecommended`` (zoledronic acid with neuropathy)
+    preparation: tuple[tuple[Proposal, tuple[Lab, ...]], ...] = ()
+    recommended: Proposal | None = None
     # palliative or hospice care (r3): the card adds "weigh treatment against the goals of care"
     goals_of_care: bool = False
 
