@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from service.kernel import record as kernel_record
 from service.kernel.clinical import WithholdReason
 from service.kernel.findings import Indicator, Proposal, Topic
 from service.kernel.record import (
@@ -24,7 +25,6 @@ from service.kernel.record import (
     PatientRecord,
     Problem,
 )
-from service.kernel import record as kernel_record
 from service.kernel.thresholds import RuleSettings
 from service.rules.denosumab import dose_due, hypocalcemia_monitoring, sequencing_missing
 from tests.builders import NOW, condition, lab, medication, record
