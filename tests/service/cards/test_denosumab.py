@@ -13,10 +13,10 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 from cds_hooks.models import Card
 from service.cards import render
 from service.kernel.findings import Finding
-from service.kernel.record import ExposureKind, Lab, PatientRecord, Problem
+from service.kernel.record import DrugClass, ExposureKind, Lab, PatientRecord, Problem
 from service.kernel.thresholds import RuleSettings
 from service.rules.denosumab import dose_due, hypocalcemia_monitoring, sequencing_missing
-from tests.builders import NOW, condition, lab, patient, record
+from tests.builders import NOW, condition, lab, medication, patient, record
 from tests.service.cards.test_wording_files import ASCII_PUNCTUATION_IN_CHINESE
 from tests.service.rules._bone_therapy_records import alendronate, denosumab
 
@@ -345,3 +345,20 @@ def test_weekly_calcium_card_on_dialysis(lang: str) -> None:
     )
     assert weekly in detail(c)
     assert ("离子钙1.18 mmol/L" if lang == "zh" else "ionised calcium 1.18 mmol/L on 2026-11-16") in detail(c)
+
+
+def test_with_an_oncology_regimen_the_dose_card_does_not_advise_the_dose() -> None:
+    xgeva = medication(
+        {DrugClass.DENOSUMAB_ONCOLOGY},
+        30,
+        name="Xgeva 120 mg",
+        kind=ExposureKind.ADMINISTRATION,
+        status="completed",
+    )
+    rec = continuing(190, xgeva)
+    c = card(dose_due(rec, NOW, S), rec)
+    assert (
+        "Xgeva 120 mg (oncology) active or given within 12 months: not with denosumab 60 mg (the labels)"
+        in detail(c)
+    )
+    assert "give it now" not in detail(c)
