@@ -23,9 +23,9 @@ AS_OF = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 EXAMPLES = {
     "tzd-order-select": ("diabetes_drugs/tzd-pioglitazone-osteoporosis-warning.yaml", "en"),
     "monitoring-overdue": ("monitoring/bisphosphonate-overdue.yaml", "en"),
-    "denosumab-sequencing-missing": ("denosumab/sequencing-discontinued.yaml", "en"),
+    "denosumab-sequencing-missing": ("denosumab/sequencing-stopped-before-d-plus-183-warning.yaml", "en"),
     "denosumab-dose-due": ("denosumab/dose-due-day-183.yaml", "en"),
-    "denosumab-sequencing-missing-zh": ("denosumab/sequencing-discontinued.yaml", "zh"),
+    "denosumab-sequencing-missing-zh": ("denosumab/sequencing-stopped-before-d-plus-183-warning.yaml", "zh"),
     "oral-bisphosphonate-unsuitable": (
         "drug_safety/alendronate-bed-bound-egfr-day-30-zoledronic-offered.yaml",
         "en",

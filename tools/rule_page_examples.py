@@ -43,7 +43,9 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "fall-risk-assessment-due": ("screening/fall_risk_due_osteoporosis.yaml",),
     "obesity-bone-assessment": ("screening/obesity_bmi_28_cn.yaml",),
     "vitamin-d-deficiency": ("screening/vitamin_d_19_9_ng_ml.yaml",),
-    "oral-bisphosphonate-unsuitable": ("drug_safety/alendronate-bed-bound-egfr-day-30-zoledronic-offered.yaml",),
+    "oral-bisphosphonate-unsuitable": (
+        "drug_safety/alendronate-bed-bound-egfr-day-30-zoledronic-offered.yaml",
+    ),
     "bone-drug-in-pregnancy": ("drug_safety/prolia-brand-positive-urine-hcg-critical.yaml",),
     "osteoporosis-untreated": ("treatment_gap/t2dm-osteoporosis-warning-with-phenotype-and-fall-risk.yaml",),
 }

@@ -72,9 +72,19 @@ def order_service(order: Order, patient_id: str, now: datetime, p: Phrases, reas
 
 
 def propose_medication(
-    proposal: Proposal, patient_id: str, now: datetime, start: date, p: Phrases, reason: str
+    proposal: Proposal,
+    patient_id: str,
+    now: datetime,
+    start: date,
+    p: Phrases,
+    reason: str,
 ) -> Suggestion:
-    """A draft MedicationRequest for a sequencing bisphosphonate, to start on ``start``."""
+    """A draft MedicationRequest for a bisphosphonate, to start on ``start``.
+
+    ``tests`` prepare the drug's first dose (rules.md "Selection (r3)": "a test the guard adds to prepare
+    a drug's first dose is an extra create action inside each drug suggestion"): one draft ServiceRequest
+    each, in the same suggestion, so the EHR accepts the drug and its tests together.
+    """
     med = _catalog.medication(proposal)
     name = med[p.name_key]
     dosage = med[f"dosage_{p.name_key}"]

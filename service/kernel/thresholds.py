@@ -92,13 +92,19 @@ class RuleSettings(BaseModel):
     anabolic_bmd_interval_days: int = Field(730, ge=1, le=_TEN_YEARS)
     antiresorptive_recent_days: int = Field(365, ge=1, le=_TEN_YEARS)
 
-    # denosumab
+    # denosumab: the next dose is due on D + 183 (also the day sequencing turns critical, r3) and overdue
+    # after D + 213; a last dose older than 730 days belongs to osteoporosis-untreated (r3); after D + 365
+    # rebound is likely (r3)
     denosumab_dose_due_days: int = Field(183, ge=150, le=365)
-    denosumab_sequencing_days: int = Field(213, ge=150, le=365)
+    denosumab_dose_overdue_days: int = Field(213, ge=150, le=365)
+    denosumab_course_window_days: int = Field(730, ge=365, le=_TEN_YEARS)
+    denosumab_rebound_days: int = Field(365, ge=183, le=_TEN_YEARS)
     denosumab_hypocalcemia_renal_threshold: float = Field(30.0, ge=10, le=60)
     denosumab_hypocalcemia_recent_dose_days: int = Field(365, ge=1, le=_TEN_YEARS)
+    # calcium after a dose (r3): weekly from D + 7 until D + 35 (no calcium within 7 days), monthly after
     denosumab_calcium_check_after_days: int = Field(7, ge=1, le=92)
-    denosumab_calcium_check_by_days: int = Field(14, ge=1, le=92)
+    denosumab_calcium_weekly_until_days: int = Field(35, ge=8, le=92)
+    denosumab_calcium_weekly_window_days: int = Field(7, ge=1, le=31)
     denosumab_calcium_window_days: int = Field(30, ge=1, le=365)
 
     # hypercalcemia-on-therapy

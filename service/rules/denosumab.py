@@ -1,25 +1,28 @@
 """Denosumab: the next 6-monthly dose, sequencing to a bisphosphonate, calcium checks in CKD (T2DM §3).
 
-All three topics are time-bound: each rule returns a finding with ``due`` whenever the denosumab course
-makes the topic relevant, ``fires=False`` while that day is ahead. D is the last denosumab dose
-(``denosumab_last_dose``: chart exposures only; oncology regimens such as Xgeva 120 mg never reach the
-record). Day counts are calendar days (UTC): day N means ``now.date() == D + N``.
+Revision 3 of rules.md. D is the last denosumab dose (``denosumab_last_dose``: administrations,
+statements and dispenses first; an order stands for a dose only in a chart with none of those, so a
+renewed order after the last injection is not a dose and the card names it). A course is **stopped** or
+**continuing** (``denosumab_stopped``): sequencing is a card about a stopped course only, the dose card
+about a continuing one only, and both only while D is within 730 days (after that the patient belongs to
+``osteoporosis-untreated``). Oncology regimens (denosumab 120 mg) never set D.
 
-Readings of rules.md chosen here (a careful clinician's):
+All three topics are time-bound: each rule returns a finding with ``due`` whenever the course makes the
+topic relevant, ``fires=False`` while that day is ahead. Day counts are calendar days: day N means
+``now.date() == D + N``.
 
-- Sequencing is due on D + 213 (rules.md "Reminders"). When the course is discontinued the card shows
-  at once, but the reminder keeps that same date so every evaluation agrees on it. On day 213 itself
-  the reminder falls due while the card still waits for "now > D + 213" (day 214), when the dose-due
-  card (days 183–213) hands over to it.
-- Dose-due returns nothing after day 213 (its window is over; sequencing takes over) and nothing once
-  the course is discontinued or sequenced.
-- Hypocalcaemia monitoring is due on the first day either branch of rules.md holds: D + 14 when no
-  calcium was drawn on or after D + 7; the day after the latest calcium's 30-day window ends
-  (latest + 31); or D itself when no calcium was ever drawn. The earliest of these (never before D)
-  is the due date, so ``fires`` is exactly ``now >= due``. A due date after D + 365 can never fire
-  for this dose, so the rule returns nothing.
+- ``denosumab-sequencing-missing``: fires as soon as the course is stopped (warning while now < D + 183,
+  critical from D + 183); its reminder is due on D + 183. The bisphosphonates it offers pass the drug
+  guard (``bisphosphonate_withheld``), each with the tests that prepare its first dose.
+- ``denosumab-dose-due``: due on D + 183, warning to D + 213, critical after ("overdue by N days").
+- ``denosumab-hypocalcemia-monitoring``: weekly in the first month (D + 7 ≤ now < D + 35, no calcium
+  within 7 days), monthly after (no calcium within 30 days). Its due date is the first day of the run of
+  days on which the card fires that holds today, else the next such run ("when the current interval runs
+  out"), never after D + 365. A calcium ordered within the current interval and not yet resulted
+  silences it (rules.md "Ordered, not yet resulted").
 
-The facts each rule concludes are the types of :mod:`service.kernel.facts.denosumab`.
+In pregnancy the two course cards are at most warnings and offer nothing. The facts each rule concludes
+are the types of :mod:`service.kernel.facts.denosumab`.
 """
 
 from __future__ import annotations
@@ -27,166 +30,283 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from service.kernel.clinical import RenalFunction
-from service.kernel.facts.denosumab import DoseDueFacts, HypocalcemiaFacts, SequencingFacts
+from service.kernel.clinical import WithholdReason
+from service.kernel.facts.denosumab import (
+    Course,
+    DoseDueFacts,
+    HypocalcemiaFacts,
+    OpenOrder,
+    SequencingFacts,
+    Withheld,
+)
 from service.kernel.findings import Finding, Indicator, Proposal, Topic
-from service.kernel.record import DrugClass, Lab, PatientRecord
+from service.kernel.record import DrugClass, Lab, PatientRecord, Problem
 from service.kernel.thresholds import RuleSettings
 from service.rules._registry import Moment, Rule
 from service.rules.definitions import (
     add_days,
-    denosumab_discontinued,
+    bisphosphonate_orders_before_denosumab,
+    bisphosphonate_preparation_tests,
+    bisphosphonate_withheld,
+    calcium_status,
     denosumab_last_dose,
+    denosumab_orders_after_last_dose,
+    denosumab_stopped,
+    hypocalcaemia,
+    last_result,
+    on_dialysis,
+    oncology_regimen,
+    ordered_not_resulted,
+    pregnant,
     renal_function,
     sequenced_after,
-    serum_calcium,
+    vitamin_d_low,
     within,
 )
 
+DRUGS = (Proposal.ZOLEDRONIC_ACID_5MG_IV, Proposal.ALENDRONATE_70MG_WEEKLY)
+CALCIUM_TESTS = frozenset({Lab.CALCIUM, Lab.IONISED_CALCIUM})
 
-@dataclass(frozen=True, slots=True)
-class Course:
-    """The patient's denosumab course as the chart shows it."""
-
-    last_dose: date  # D
-    name: str  # the product as charted, for the card
-    discontinued: bool  # the latest denosumab MedicationRequest is stopped
-    sequenced: bool  # a bisphosphonate exposure (or draft) dated after D
+#: Reasons that correcting calcium or vitamin D (and checking the kidneys) can lift: when every drug is
+#: withheld and one of them for these reasons alone, the missing tests are offered on their own.
+_CORRECTABLE = frozenset(
+    {WithholdReason.HYPOCALCAEMIA, WithholdReason.VITAMIN_D_LOW, WithholdReason.RENAL_UNKNOWN}
+)
 
 
-def course(record: PatientRecord, now: datetime) -> Course | None:
-    """D and what happened after it; None when the chart has no dated denosumab exposure."""
+def course(record: PatientRecord, now: datetime, settings: RuleSettings) -> Course | None:
+    """D and what the cards say about the course; None without a D within 730 days."""
     last = denosumab_last_dose(record, now)
-    if last is None:
+    if last is None or not within(last, now, settings.denosumab_course_window_days):
         return None
-    doses = [m for m in record.exposures(DrugClass.DENOSUMAB) if m.at is not None and m.at.date() == last]
+    doses = [
+        m
+        for m in record.exposures(DrugClass.DENOSUMAB)
+        if m.at is not None and m.at.date() == last and m.is_exposure
+    ]
+    regimen = oncology_regimen(record, now, settings)
     return Course(
         last_dose=last,
         name=doses[-1].name if doses else "denosumab",
-        discontinued=denosumab_discontinued(record),
-        sequenced=sequenced_after(record, last),
+        days_since=(now.date() - last).days,
+        renewed=tuple(
+            OpenOrder(m.name, m.at.date() if m.at else None)
+            for m in denosumab_orders_after_last_dose(record, now)
+        ),
+        open_bisphosphonates=tuple(
+            OpenOrder(m.name, m.at.date() if m.at else None)
+            for m in bisphosphonate_orders_before_denosumab(record, now)
+        ),
+        renal=renal_function(record, now, settings.renal_function_window_days, settings),
+        dialysis=on_dialysis(record, now, settings),
+        pregnant=pregnant(record, now, settings),
+        oncology=regimen.name if regimen is not None else None,
     )
 
 
-def _renal_below(renal: RenalFunction | None, threshold: float) -> bool:
-    return renal is not None and renal.value < threshold
+def _below(c: Course, threshold: float) -> bool:
+    """Renal function below ``threshold``; on dialysis it always is (rules.md "Dialysis (r3)")."""
+    return c.dialysis or (c.renal is not None and c.renal.value < threshold)
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """The drug guard's answer for the sequencing bisphosphonates."""
+
+    offered: tuple[Proposal, ...]
+    withheld: tuple[Withheld, ...]
+    preparation: tuple[tuple[Proposal, tuple[Lab, ...]], ...]
+    tests: tuple[Lab, ...]  # suggestions of their own: only when every drug is withheld
+    recommended: Proposal | None
+
+
+def drug_guard(record: PatientRecord, now: datetime, settings: RuleSettings) -> Guard:
+    """rules.md "Bisphosphonate suitability (r3)" and "Selection (r3)" for zoledronic acid and alendronate.
+
+    Each drug offered carries the tests that prepare its first dose (a creatinine with zoledronic acid
+    when renal function ≥ 35 is older than 30 days; calcium and 25-OH vitamin D when missing). When every
+    drug is withheld, the missing calcium and vitamin D tests are suggestions of their own only if a drug
+    is withheld for hypocalcaemia or low vitamin D alone (correcting them would let it be given), and the
+    creatinine/eGFR test whenever renal function is unknown. Zoledronic acid is recommended when both are
+    offered and the patient has diabetic neuropathy.
+    """
+    offered: list[Proposal] = []
+    withheld: list[Withheld] = []
+    preparation: list[tuple[Proposal, tuple[Lab, ...]]] = []
+    for drug in DRUGS:
+        reasons = bisphosphonate_withheld(record, now, settings, drug)
+        if reasons:
+            withheld.append(Withheld(drug, reasons))
+        else:
+            offered.append(drug)
+            prepare = bisphosphonate_preparation_tests(record, now, settings, drug)
+            if prepare:
+                preparation.append((drug, prepare))
+    tests: list[Lab] = []
+    if not offered:
+        if any(
+            set(w.reasons) <= _CORRECTABLE
+            and {WithholdReason.HYPOCALCAEMIA, WithholdReason.VITAMIN_D_LOW} & set(w.reasons)
+            for w in withheld
+        ):
+            missing = {
+                lab for drug in DRUGS for lab in bisphosphonate_preparation_tests(record, now, settings, drug)
+            }
+            tests += [lab for lab in (Lab.CALCIUM, Lab.VITAMIN_D) if lab in missing]
+        if any(WithholdReason.RENAL_UNKNOWN in w.reasons for w in withheld):
+            tests.insert(0, Lab.CREATININE)
+    recommended = (
+        Proposal.ZOLEDRONIC_ACID_5MG_IV
+        if len(offered) == len(DRUGS) and record.has_problem(Problem.DIABETIC_NEUROPATHY)
+        else None
+    )
+    return Guard(tuple(offered), tuple(withheld), tuple(preparation), tuple(tests), recommended)
 
 
 def sequencing_missing(
     record: PatientRecord, now: datetime, settings: RuleSettings
 ) -> Finding[SequencingFacts] | None:
-    """``denosumab-sequencing-missing`` (critical).
+    """``denosumab-sequencing-missing``: D within 730 days, the course **stopped**, not sequenced.
 
-    Due on D + 213. The proposed bisphosphonate starts on max(D + 183, today) (``proposal_start``).
-    ``renal`` is the renal function within 365 days or None; below 35 (``renal_low``) nothing is
-    proposed and the card says to keep denosumab instead.
+    Fires at once; warning while now < D + 183, critical from D + 183, its reminder due on D + 183. The
+    bisphosphonates offered start on max(D + 183, today). With renal function < 35 or on dialysis nothing
+    is offered and the card asks for specialist advice; in pregnancy it is a warning offering nothing.
     """
-    c = course(record, now)
-    if c is None or c.sequenced:
+    c = course(record, now, settings)
+    if c is None or not denosumab_stopped(record, now) or sequenced_after(record, c.last_dose, now):
         return None
-    due = add_days(c.last_dose, settings.denosumab_sequencing_days)
+    due = add_days(c.last_dose, settings.denosumab_dose_due_days)
     today = now.date()
-    renal = renal_function(record, now, settings.renal_function_window_days)
-    renal_low = _renal_below(renal, settings.bisphosphonate_min_renal_function)
-    start = max(add_days(c.last_dose, settings.denosumab_dose_due_days), today)
+    renal_low = _below(c, settings.bisphosphonate_min_renal_function)
+    guard = drug_guard(record, now, settings)
+    quiet = c.pregnant or renal_low
+    offered = () if quiet else guard.offered
+    status = hypocalcaemia(record, now, settings)
+    vitamin_d = vitamin_d_low(record, now, settings)
+    creatinine_first = any(
+        drug is Proposal.ZOLEDRONIC_ACID_5MG_IV and Lab.CREATININE in tests
+        for drug, tests in guard.preparation
+    )
+    critical = today >= due and not c.pregnant
     return Finding(
         topic=Topic.DENOSUMAB_SEQUENCING_MISSING,
-        indicator=Indicator.CRITICAL,
+        indicator=Indicator.CRITICAL if critical else Indicator.WARNING,
         facts=SequencingFacts(
-            last_dose=c.last_dose,
-            name=c.name,
-            discontinued=c.discontinued,
-            days_since=(today - c.last_dose).days,
-            renal=renal,
+            course=c,
+            start_in=max((due - today).days, 0),
             renal_low=renal_low,
+            withheld=() if quiet else guard.withheld,
+            calcium=status.calcium if status is not None else None,
+            vitamin_d=vitamin_d.value if vitamin_d is not None else None,
+            creatinine_first=creatinine_first and not quiet,
+            neuropathy=guard.recommended is not None and not quiet,
         ),
         due=due,
-        proposals=() if renal_low else (Proposal.ZOLEDRONIC_ACID_5MG_IV, Proposal.ALENDRONATE_70MG_WEEKLY),
-        fires=c.discontinued or today > due,
-        proposal_start=start,
+        proposals=offered,
+        preparation=() if quiet else guard.preparation,
+        recommended=None if quiet else guard.recommended,
+        lab_orders=() if quiet else guard.tests,
+        fires=True,
+        proposal_start=max(due, today),
     )
 
 
 def dose_due(record: PatientRecord, now: datetime, settings: RuleSettings) -> Finding[DoseDueFacts] | None:
-    """``denosumab-dose-due`` (warning): fires on days 183–213 after D, pending before.
+    """``denosumab-dose-due``: D within 730 days, the course **continuing**, not sequenced.
 
-    Due on D + 183; ``window_end`` is D + 213; ``renal`` and ``renal_low`` as in sequencing (below 35
-    the card says a bisphosphonate is no alternative, so denosumab should not be stopped).
+    Due on D + 183: warning to D + 213, critical after (at most warning in pregnancy). No order is offered:
+    the next dose is the prescriber's order.
     """
-    c = course(record, now)
-    if c is None or c.discontinued or c.sequenced:
+    c = course(record, now, settings)
+    if c is None or denosumab_stopped(record, now) or sequenced_after(record, c.last_dose, now):
         return None
     due = add_days(c.last_dose, settings.denosumab_dose_due_days)
-    window_end = add_days(c.last_dose, settings.denosumab_sequencing_days)
+    overdue_from = add_days(c.last_dose, settings.denosumab_dose_overdue_days)
     today = now.date()
-    if today > window_end:
-        return None
-    renal = renal_function(record, now, settings.renal_function_window_days)
+    overdue = today > overdue_from
+    status = hypocalcaemia(record, now, settings)
     return Finding(
         topic=Topic.DENOSUMAB_DOSE_DUE,
-        indicator=Indicator.WARNING,
+        indicator=Indicator.CRITICAL if overdue and not c.pregnant else Indicator.WARNING,
         facts=DoseDueFacts(
-            last_dose=c.last_dose,
-            name=c.name,
-            days_since=(today - c.last_dose).days,
-            window_end=window_end,
-            renal=renal,
-            renal_low=_renal_below(renal, settings.bisphosphonate_min_renal_function),
+            course=c,
+            overdue_days=(today - due).days if overdue else None,
+            rebound=c.days_since > settings.denosumab_rebound_days,
+            renal_low=_below(c, settings.bisphosphonate_min_renal_function),
+            boxed=_below(c, settings.denosumab_hypocalcemia_renal_threshold),
+            calcium=status.calcium if status is not None else None,
         ),
         due=due,
         fires=today >= due,
     )
 
 
-def _calcium_days(record: PatientRecord, now: datetime) -> list[date]:
-    """Days with a serum calcium result, up to today."""
-    return sorted(m.at.date() for m in record.series(Lab.CALCIUM) if m.at.date() <= now.date())
+def _calcium_runs(d: date, last: date | None, s: RuleSettings) -> list[tuple[date, date | None]]:
+    """The runs of days on which the monitoring card fires, given the latest calcium ``last`` (none
+    drawn later): the weekly run within the first month and the monthly run after, merged when they meet.
+    Each is (first day, last day or None: open)."""
+    weekly_from = add_days(d, s.denosumab_calcium_check_after_days)
+    monthly_from = add_days(d, s.denosumab_calcium_weekly_until_days)
+    if last is not None:
+        weekly_from = max(weekly_from, add_days(last, s.denosumab_calcium_weekly_window_days + 1))
+        monthly_from = max(monthly_from, add_days(last, s.denosumab_calcium_window_days + 1))
+    runs: list[tuple[date, date | None]] = []
+    weekly_to = add_days(d, s.denosumab_calcium_weekly_until_days - 1)
+    if weekly_from <= weekly_to:
+        runs.append((weekly_from, weekly_to))
+    if runs and add_days(weekly_to, 1) == monthly_from:
+        runs[-1] = (runs[-1][0], None)
+    else:
+        runs.append((monthly_from, None))
+    return runs
 
 
 def hypocalcemia_monitoring(
     record: PatientRecord, now: datetime, settings: RuleSettings
 ) -> Finding[HypocalcemiaFacts] | None:
-    """``denosumab-hypocalcemia-monitoring`` (warning): renal function < 30 and D within 365 days.
-
-    ``calcium`` is the latest serum calcium ever (or None); ``check_from`` D + 7, ``check_by`` D + 14;
-    ``missing_post_dose``: the D + 14 branch holds now; ``missing_recent``: no calcium within 30 days.
+    """``denosumab-hypocalcemia-monitoring`` (warning): renal function (365 days) < 30 or on dialysis, D
+    within 365 days, and the calcium of the current interval missing (weekly in the first month, monthly
+    after). The due date is the first day of the run of firing days that holds today, else of the next
+    one; none after D + 365.
     """
-    c = course(record, now)
-    if c is None or not within(c.last_dose, now, settings.denosumab_hypocalcemia_recent_dose_days):
+    s = settings
+    c = course(record, now, s)
+    if c is None or not within(c.last_dose, now, s.denosumab_hypocalcemia_recent_dose_days):
         return None
-    renal = renal_function(record, now, settings.renal_function_window_days)
-    if renal is None or not _renal_below(renal, settings.denosumab_hypocalcemia_renal_threshold):
+    if not _below(c, s.denosumab_hypocalcemia_renal_threshold):
         return None
     today = now.date()
-    days = _calcium_days(record, now)
-    check_from = add_days(c.last_dose, settings.denosumab_calcium_check_after_days)
-    check_by = add_days(c.last_dose, settings.denosumab_calcium_check_by_days)
-    post_dose_check = any(d >= check_from for d in days)
-    window = settings.denosumab_calcium_window_days
-    candidates = [max(c.last_dose, add_days(days[-1], window + 1)) if days else c.last_dose]
-    if not post_dose_check:
-        candidates.append(check_by)
-    due = min(candidates)
-    if due > add_days(c.last_dose, settings.denosumab_hypocalcemia_recent_dose_days):
+    latest = last_result(record, CALCIUM_TESTS, now)
+    runs = _calcium_runs(c.last_dose, latest.at.date() if latest is not None else None, s)
+    current = next((r for r in runs if r[0] <= today and (r[1] is None or today <= r[1])), None)
+    upcoming = next((r for r in runs if r[0] > today), None)
+    run = current or upcoming
+    if run is None:
         return None
+    due = run[0]
+    if due > add_days(c.last_dose, s.denosumab_hypocalcemia_recent_dose_days):
+        return None
+    weekly = today < add_days(c.last_dose, s.denosumab_calcium_weekly_until_days)
+    window = s.denosumab_calcium_weekly_window_days if weekly else s.denosumab_calcium_window_days
+    if ordered_not_resulted(record, CALCIUM_TESTS, now, window, s) is not None:
+        return None
+    status = (
+        calcium_status(record, now, s, window_days=(today - latest.at.date()).days)
+        if latest is not None
+        else None
+    )
     return Finding(
         topic=Topic.DENOSUMAB_HYPOCALCEMIA_MONITORING,
         indicator=Indicator.WARNING,
         facts=HypocalcemiaFacts(
-            last_dose=c.last_dose,
-            name=c.name,
-            renal=renal,
-            calcium=serum_calcium(record, now, settings),
-            check_from=check_from,
-            check_by=check_by,
-            post_dose_check=post_dose_check,
+            course=c,
+            weekly=weekly,
             window_days=window,
-            missing_post_dose=not post_dose_check and today >= check_by,
-            missing_recent=not days or (today - days[-1]).days > window,
+            calcium=status.calcium if status is not None else None,
         ),
         due=due,
         lab_orders=(Lab.CALCIUM,),
-        fires=today >= due,
+        fires=current is not None,
     )
 
 

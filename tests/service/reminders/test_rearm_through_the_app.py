@@ -19,7 +19,7 @@ from tests.conftest import REPO
 from tests.scenarios._scenario import Scenario, load
 
 PV = "/cds-services/bone-health-patient-view"
-SCENARIO = REPO / "tests" / "scenarios" / "denosumab" / "sequencing-discontinued.yaml"
+SCENARIO = REPO / "tests" / "scenarios" / "denosumab" / "sequencing-stopped-before-d-plus-183-warning.yaml"
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def test_an_entered_in_error_bisphosphonate_leaves_the_sequencing_reminder_pendi
 ) -> None:
     assert client.post(PV, json=scenario.request).status_code == 200
     [(due, status, first_id)] = _sequencing(db_url)
-    assert (due, status) == ("2027-03-20", "pending")
+    assert (due, status) == ("2027-02-18", "pending")  # D + 183 (r3)
 
     sequenced = client.post(PV, json=_with_alendronate(scenario, "active"))
     assert sequenced.status_code == 200

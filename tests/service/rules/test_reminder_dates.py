@@ -3,7 +3,7 @@
 rules.md "Reminders": the service keeps one reminder per (patient, topic, due date), so a due date
 that drifted with the clock would schedule a new reminder every day. Each time-bound topic is
 evaluated here on many days around its due date; the card shows exactly from the due date on
-(sequencing: the day after, as rules.md says "now > D + 213").
+(sequencing of a stopped course: at once, its reminder due on D + 183).
 """
 
 from __future__ import annotations
@@ -38,38 +38,32 @@ def due_dates(rec: PatientRecord, topic: Topic, now: datetime, moment: Moment) -
 
 
 # (topic, record, expected due, first and last evaluation day relative to NOW, card shows from)
+STOPPED_150 = record(denosumab(155, kind=ExposureKind.REQUEST, status="stopped"), denosumab(150))
+
 CASES = [
     pytest.param(
         Topic.DENOSUMAB_DOSE_DUE,
         record(denosumab(150)),
         day(33),  # D + 183
-        (0, 63),  # until D + 213: then sequencing takes over
+        (0, 580),  # until D + 730: then the patient belongs to osteoporosis-untreated
         day(33),
         id="dose-due",
     ),
     pytest.param(
         Topic.DENOSUMAB_SEQUENCING_MISSING,
-        record(denosumab(150)),
-        day(63),  # D + 213
-        (0, 400),
-        day(64),  # now > D + 213
-        id="sequencing",
-    ),
-    pytest.param(
-        Topic.DENOSUMAB_SEQUENCING_MISSING,
-        record(denosumab(150, kind=ExposureKind.REQUEST, status="stopped"), denosumab(150)),
-        day(63),  # the same date when the course is discontinued; the card shows at once
-        (0, 400),
+        STOPPED_150,
+        day(33),  # D + 183 (r3); the card shows at once, the course being stopped
+        (0, 580),
         day(0),
-        id="sequencing-discontinued",
+        id="sequencing-stopped",
     ),
     pytest.param(
         Topic.DENOSUMAB_HYPOCALCEMIA_MONITORING,
         record(denosumab(20), labs=(lab(Lab.EGFR, 25, 10), lab(Lab.CALCIUM, 2.3, 17))),
-        day(-6),  # D + 14: no calcium from day 7 after the dose
+        day(-9),  # calcium on D + 3: weekly from D + 11, then monthly without a gap
         (-10, 300),
-        day(-6),
-        id="hypocalcemia-post-dose",
+        day(-9),
+        id="hypocalcemia-weekly-then-monthly",
     ),
     pytest.param(
         Topic.DENOSUMAB_HYPOCALCEMIA_MONITORING,
@@ -129,7 +123,17 @@ def test_a_new_dose_moves_the_due_dates_with_it() -> None:
     due = {f.topic: f.due for f in before.reminders}
     moved = {f.topic: f.due for f in after.reminders}
     assert due[Topic.DENOSUMAB_DOSE_DUE] == day(33) and moved[Topic.DENOSUMAB_DOSE_DUE] == day(182)
-    assert moved[Topic.DENOSUMAB_SEQUENCING_MISSING] == day(212)
+    stopped_after = evaluate(record(*STOPPED_150.medications, denosumab(1)), NOW, S, Moment.VIEW)
+    assert {f.topic: f.due for f in stopped_after.reminders}[Topic.DENOSUMAB_SEQUENCING_MISSING] == day(182)
+
+
+def test_a_gap_between_the_weekly_and_monthly_checks_moves_the_reminder_to_the_monthly_one() -> None:
+    # calcium on D + 10: weekly checks due from D + 18 to D + 34; on D + 35 the calcium is 25 days old,
+    # within the monthly interval, which runs out on D + 41
+    rec = record(denosumab(20), labs=(lab(Lab.EGFR, 25, 10), lab(Lab.CALCIUM, 2.3, 10)))
+    assert due_dates(rec, Topic.DENOSUMAB_HYPOCALCEMIA_MONITORING, NOW, Moment.VIEW) == ({day(-2)}, True)
+    later = NOW + timedelta(days=15)  # D + 35
+    assert due_dates(rec, Topic.DENOSUMAB_HYPOCALCEMIA_MONITORING, later, Moment.VIEW) == ({day(21)}, False)
 
 
 def test_sequencing_ends_every_denosumab_reminder_but_monitoring() -> None:
@@ -141,14 +145,21 @@ def test_sequencing_ends_every_denosumab_reminder_but_monitoring() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(last_dose=st.integers(min_value=0, max_value=400), later=st.integers(min_value=0, max_value=400))
+@given(last_dose=st.integers(min_value=0, max_value=800), later=st.integers(min_value=0, max_value=400))
 def test_denosumab_due_dates_hold_for_any_dose_day_and_any_evaluation_day(last_dose: int, later: int) -> None:
-    rec = record(denosumab(last_dose))
+    going = record(denosumab(last_dose))
+    stopped = record(
+        denosumab(last_dose + 5, kind=ExposureKind.REQUEST, status="stopped"), denosumab(last_dose)
+    )
     d = day(-last_dose)
     for now in (NOW, NOW + timedelta(days=later)):
-        found = {f.topic: f.due for f in evaluate(rec, now, S, Moment.VIEW).reminders}
-        assert found[Topic.DENOSUMAB_SEQUENCING_MISSING] == d + timedelta(days=213)
-        if (now.date() - d).days <= 213:
+        found = {f.topic: f.due for f in evaluate(going, now, S, Moment.VIEW).reminders}
+        assert Topic.DENOSUMAB_SEQUENCING_MISSING not in found  # a continuing course
+        ended = {f.topic: f.due for f in evaluate(stopped, now, S, Moment.VIEW).reminders}
+        assert Topic.DENOSUMAB_DOSE_DUE not in ended  # a stopped one
+        if (now.date() - d).days <= 730:
             assert found[Topic.DENOSUMAB_DOSE_DUE] == d + timedelta(days=183)
+            assert ended[Topic.DENOSUMAB_SEQUENCING_MISSING] == d + timedelta(days=183)
         else:
             assert Topic.DENOSUMAB_DOSE_DUE not in found
+            assert Topic.DENOSUMAB_SEQUENCING_MISSING not in ended
