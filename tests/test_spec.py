@@ -15,10 +15,7 @@ NOT_YET_BUILT = frozenset(
     {
         "oral-bisphosphonate-unsuitable",
         "bone-drug-in-pregnancy",
-        "hypocalcemia-on-antiresorptive",
         "osteoporosis-untreated",
-        "glycemic-overtreatment-fall-risk",
-        "ckd-mineral-bone-workup",
     }
 )
 

@@ -35,10 +35,19 @@ RULE_PAGES = "/rules"
 @cache
 def wording() -> dict[Topic, TopicWording[Any]]:
     """Every topic's wording, gathered from the area modules."""
-    from service.cards import bone_drugs, denosumab, diabetes_drugs, monitoring, screening
+    from service.cards import (
+        bone_drugs,
+        calcium,
+        ckd_mbd,
+        denosumab,
+        diabetes_drugs,
+        glycaemia,
+        monitoring,
+        screening,
+    )
 
     merged: dict[Topic, TopicWording[Any]] = {}
-    for module in (diabetes_drugs, bone_drugs, denosumab, monitoring, screening):
+    for module in (diabetes_drugs, bone_drugs, denosumab, monitoring, screening, calcium, glycaemia, ckd_mbd):
         merged.update(module.WORDING)
     return merged
 

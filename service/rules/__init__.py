@@ -33,7 +33,16 @@ PALLIATIVE_VIEW_TOPICS: frozenset[str] = frozenset(
 
 def all_rules() -> tuple[Rule, ...]:
     """Every rule, in the order cards are shown (most severe areas first)."""
-    from service.rules import bone_drugs, denosumab, diabetes_drugs, monitoring, screening
+    from service.rules import (
+        bone_drugs,
+        calcium,
+        ckd_mbd,
+        denosumab,
+        diabetes_drugs,
+        glycaemia,
+        monitoring,
+        screening,
+    )
 
     return (
         *diabetes_drugs.RULES,
@@ -41,6 +50,9 @@ def all_rules() -> tuple[Rule, ...]:
         *denosumab.RULES,
         *monitoring.RULES,
         *screening.RULES,
+        *calcium.RULES,
+        *glycaemia.RULES,
+        *ckd_mbd.RULES,
     )
 
 
