@@ -54,8 +54,7 @@ def _overtreatment(finding: Finding[OvertreatmentFacts], t: TopicText) -> Text:
         p.orders(facts.orders),
         "\n".join(signs),
         t("fragility_line", fragility=p.fragility_inline(facts.fragility)),
-        t("advice"),
-        t("alternatives" if facts.metformin else "alternatives_renal"),
+        t("advice") + t("alternatives" if facts.metformin else "alternatives_renal"),
     ]
     return Text(t("summary", age=facts.age), "\n\n".join(parts))
 
