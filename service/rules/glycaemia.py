@@ -38,7 +38,9 @@ def glycemic_overtreatment(
 
     Age is completed years today; an unknown birth date does not fire (the age is the point). A
     hypoglycaemia Condition counts whatever its clinical status (refuted ones never reach the record). The
-    glucose quoted is the latest low one.
+    glucose quoted is the latest low one. A glucose is compared at the precision laboratories report it in
+    mmol/L (one decimal): 70 mg/dL is 3.885 mmol/L, which is 3.9 and so not below the limit, as rules.md
+    writes the limit "3.9 mmol/L (70 mg/dL)"; 69 mg/dL (3.8) is below it.
     """
     s = settings
     if not has_t2dm(record):
@@ -69,7 +71,7 @@ def glycemic_overtreatment(
         m
         for m in record.series(Lab.GLUCOSE)
         if m.value is not None
-        and m.value < s.low_glucose_mmol_per_l
+        and round(m.value, 1) < s.low_glucose_mmol_per_l
         and within(m.at, now, s.low_glucose_window_days)
     ]
     low = max(lows, key=lambda m: m.at) if lows else None

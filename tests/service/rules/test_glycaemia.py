@@ -112,7 +112,14 @@ def test_an_undated_hypoglycaemia_condition_does_not_count() -> None:
 
 @pytest.mark.parametrize(
     ("value", "days", "expected"),
-    [(3.89, 10, True), (3.9, 10, False), (3.0, 365, True), (3.0, 366, False)],
+    [
+        (3.84, 10, True),
+        (3.9, 10, False),
+        (69 / 18.016, 10, True),  # 69 mg/dL
+        (70 / 18.016, 10, False),  # 70 mg/dL is the limit itself
+        (3.0, 365, True),
+        (3.0, 366, False),
+    ],
 )
 def test_glucose_below_3_9_within_365_days(value: float, days: int, expected: bool) -> None:
     assert fires(chart(labs=(lab(Lab.GLUCOSE, value, days),))) is expected
