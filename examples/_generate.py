@@ -26,6 +26,9 @@ EXAMPLES = {
     "denosumab-sequencing-missing": ("denosumab/sequencing-discontinued.yaml", "en"),
     "denosumab-dose-due": ("denosumab/dose-due-day-183.yaml", "en"),
     "denosumab-sequencing-missing-zh": ("denosumab/sequencing-discontinued.yaml", "zh"),
+    "hypocalcemia-on-antiresorptive": ("calcium/prolia-calcium-7-5-mg-dl-severe-critical.yaml", "en"),
+    "glycemic-overtreatment-fall-risk": ("glycaemia/glimepiride-hba1c-52-mmol-mol-warning.yaml", "en"),
+    "ckd-mineral-bone-workup": ("ckd_mbd/alendronate-combined-chart-zh.yaml", "en"),
 }
 
 
