@@ -18,6 +18,8 @@ from service.kernel.facts.calcium import HypocalcaemiaFacts, PendingTest
 from service.kernel.findings import Finding, Topic
 
 CALCIUM_MG_PER_DL_PER_MMOL = 4.008
+#: Below this renal function (or on dialysis) calcium is replaced as the renal team advises (KDIGO).
+RENAL_TEAM_BELOW = 30.0
 
 
 def lab_names(p: Phrases, labs: Sequence[Any]) -> str:
@@ -58,7 +60,10 @@ def _hypocalcaemia(finding: Finding[HypocalcaemiaFacts], t: TopicText) -> Text:
         kidney = t("renal_line", renal=p.renal(facts.renal))
     else:
         kidney = t("renal_unknown")
-    parts = [calcium, f"{dose}\n{kidney}", t("advice", recheck_days=facts.recheck_days)]
+    # rules.md "No contradictions": with renal function < 30 or on dialysis, calcium as the renal team advises
+    renal_team = facts.dialysis or (facts.renal is not None and facts.renal.value < RENAL_TEAM_BELOW)
+    advice = t("advice_renal_team" if renal_team else "advice", recheck_days=facts.recheck_days)
+    parts = [calcium, f"{dose}\n{kidney}", advice]
     if facts.pending:
         parts.append(pending_line(t, p, facts.pending))
     drug_kind = p.drug("denosumab" if facts.denosumab else "zoledronic-acid")

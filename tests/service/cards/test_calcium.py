@@ -63,10 +63,15 @@ def test_ionised_albumin_corrected_oncology_and_dialysis_wording() -> None:
     assert ionised.indicator == "warning"
     assert "**Ionised calcium:** 1.11 mmol/L (4.4 mg/dL)" in ionised.detail
     assert "(oncology dose)" in ionised.detail and "on dialysis" in ionised.detail
+    assert "as the renal team advises (KDIGO)" in ionised.detail
     assert ionised.summary.endswith("after zoledronic acid: replete, recheck, hold the next dose")
     corrected = card(chart(lab(Lab.CALCIUM, 1.95, 2), lab(Lab.ALBUMIN, 45, 2)))
     assert "albumin-corrected: measured 1.95 mmol/L, albumin 45 g/L" in corrected.detail
     assert "**Renal function:** none within 12 months" in corrected.detail
+    assert "renal team" not in corrected.detail
+    low_egfr = card(chart(lab(Lab.CALCIUM, 2.0, 2), lab(Lab.EGFR, 29, 20)))
+    assert "as the renal team advises (KDIGO)" in low_egfr.detail
+    assert "renal team" not in card(chart(lab(Lab.CALCIUM, 2.0, 2), lab(Lab.EGFR, 30, 20))).detail
 
 
 def test_a_pending_order_is_named_and_not_offered() -> None:
