@@ -35,6 +35,9 @@ EXAMPLES = {
         "treatment_gap/t2dm-osteoporosis-warning-with-phenotype-and-fall-risk.yaml",
         "en",
     ),
+    "hypocalcemia-on-antiresorptive": ("calcium/prolia-calcium-7-5-mg-dl-severe-critical.yaml", "en"),
+    "glycemic-overtreatment-fall-risk": ("glycaemia/glimepiride-hba1c-52-mmol-mol-warning.yaml", "en"),
+    "ckd-mineral-bone-workup": ("ckd_mbd/alendronate-combined-chart-zh.yaml", "en"),
 }
 
 

@@ -32,20 +32,11 @@ PENDING: dict[str, str] = {
     "wc-preinf-01": "revision-3 change not built yet: pre-infusion-calcium-check (hypocalcaemia)",
     "wc-preinf-02": "revision-3 change not built yet: pre-infusion-calcium-check (denosumab with renal function <...",
     "wc-insulin-01": "revision-3 change not built yet: insulin-hypoglycemia-fall-risk (insulin secretagogue, age >...",
-    "wc-pall-02": "new topic not built yet: hypocalcemia-on-antiresorptive",
     "wc-preg-04": "revision-3 change not built yet: Pregnancy: obesity-bone-assessment and osteoporosis-untreat...",
     "wc-monitor-01": "revision-3 change not built yet: Ordered, not yet resulted: patient-view monitoring-overdue ...",
-    "wc-calcium-02": "new topic not built yet: hypocalcemia-on-antiresorptive",
-    "wc-calcium-03": "new topic not built yet: hypocalcemia-on-antiresorptive",
-    "wc-calcium-04": "new topic not built yet: hypocalcemia-on-antiresorptive",
     "wc-calcium-05": "revision-3 change not built yet: hypercalcemia-on-therapy (ionised high > 1.32)",
     "wc-calcium-06": "revision-3 change not built yet: No contradictions: hypercalcemia-on-therapy silences vitami...",
-    "wc-onc-03": "new topic not built yet: hypocalcemia-on-antiresorptive",
     "wc-pheno-02": "revision-3 change not built yet: Ordered, not yet resulted: the DXA of diabetic-fracture-ris...",
-    "wc-glyc-01": "new topic not built yet: glycemic-overtreatment-fall-risk",
-    "wc-ckd-01": "new topic not built yet: ckd-mineral-bone-workup",
-    "wc-budget-01": "new topic not built yet: glycemic-overtreatment-fall-risk, osteoporosis-untreated",
-    "wc-budget-02": "new topic not built yet: glycemic-overtreatment-fall-risk, osteoporosis-untreated",
 }
 
 

@@ -48,6 +48,9 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "bone-drug-in-pregnancy": ("drug_safety/prolia-brand-positive-urine-hcg-critical.yaml",),
     "osteoporosis-untreated": ("treatment_gap/t2dm-osteoporosis-warning-with-phenotype-and-fall-risk.yaml",),
+    "hypocalcemia-on-antiresorptive": ("calcium/prolia-calcium-7-5-mg-dl-severe-critical.yaml",),
+    "glycemic-overtreatment-fall-risk": ("glycaemia/glimepiride-hba1c-52-mmol-mol-warning.yaml",),
+    "ckd-mineral-bone-workup": ("ckd_mbd/alp-day-366-only-alp-offered.yaml",),
 }
 
 

@@ -37,16 +37,20 @@ def wording() -> dict[Topic, TopicWording[Any]]:
     """Every topic's wording, gathered from the area modules."""
     from service.cards import (
         bone_drugs,
+        calcium,
+        ckd_mbd,
         denosumab,
         diabetes_drugs,
         drug_safety,
+        glycaemia,
         monitoring,
         screening,
         treatment_gap,
     )
 
     merged: dict[Topic, TopicWording[Any]] = {}
-    for module in (diabetes_drugs, bone_drugs, drug_safety, denosumab, monitoring, screening, treatment_gap):
+    areas = (diabetes_drugs, bone_drugs, drug_safety, denosumab, monitoring, screening, treatment_gap)
+    for module in (*areas, calcium, glycaemia, ckd_mbd):
         merged.update(module.WORDING)
     return merged
 

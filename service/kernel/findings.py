@@ -33,7 +33,10 @@ class Topic(StrEnum):
     FALL_RISK_ASSESSMENT_DUE = "fall-risk-assessment-due"
     OBESITY_BONE_ASSESSMENT = "obesity-bone-assessment"
     VITAMIN_D_DEFICIENCY = "vitamin-d-deficiency"
+    HYPOCALCEMIA_ON_ANTIRESORPTIVE = "hypocalcemia-on-antiresorptive"
     OSTEOPOROSIS_UNTREATED = "osteoporosis-untreated"
+    GLYCEMIC_OVERTREATMENT_FALL_RISK = "glycemic-overtreatment-fall-risk"
+    CKD_MINERAL_BONE_WORKUP = "ckd-mineral-bone-workup"
 
 
 #: Topics whose findings carry a due date and become reminders (rules.md "Reminders").

@@ -119,6 +119,24 @@ class RuleSettings(BaseModel):
     # fall-risk-assessment-due
     fall_risk_window_days: int = Field(365, ge=1, le=_TEN_YEARS)
 
+    # hypocalcemia-on-antiresorptive (r3): the latest calcium within hypocalcaemia_window_days decides
+    hypocalcaemia_denosumab_dose_days: int = Field(365, ge=1, le=_TEN_YEARS)  # denosumab D within
+    hypocalcaemia_zoledronic_acid_days: int = Field(30, ge=1, le=365)  # a zoledronic acid exposure within
+    calcium_recheck_days: int = Field(7, ge=1, le=30)  # "recheck calcium within a week"
+    hypocalcaemia_workup_window_days: int = Field(92, ge=1, le=730)  # 25-OH D, PTH, magnesium
+
+    # glycemic-overtreatment-fall-risk (r3); its age is older_adult_age_years
+    overtreatment_hba1c_percent: float = Field(7.0, ge=5.5, le=9.0)
+    overtreatment_hba1c_window_days: int = Field(183, ge=1, le=730)
+    recent_hypoglycaemia_days: int = Field(365, ge=1, le=_TEN_YEARS)
+    low_glucose_mmol_per_l: float = Field(3.9, ge=2.5, le=5.0)
+    low_glucose_window_days: int = Field(365, ge=1, le=_TEN_YEARS)
+
+    # ckd-mineral-bone-workup (r3): eGFR alone (KDIGO stages CKD by eGFR)
+    ckd_mbd_egfr_threshold: float = Field(30.0, ge=10, le=60)
+    ckd_mbd_egfr_window_days: int = Field(365, ge=1, le=_TEN_YEARS)
+    ckd_mbd_test_interval_days: int = Field(365, ge=1, le=_TEN_YEARS)
+
     # obesity-bone-assessment
     obesity_window_days: int = Field(730, ge=1, le=_TEN_YEARS)
     bmi_obese_cn: float = Field(28.0, ge=23, le=40)

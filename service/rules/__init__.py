@@ -35,9 +35,12 @@ def all_rules() -> tuple[Rule, ...]:
     """Every rule, in the order cards are shown (most severe areas first)."""
     from service.rules import (
         bone_drugs,
+        calcium,
+        ckd_mbd,
         denosumab,
         diabetes_drugs,
         drug_safety,
+        glycaemia,
         monitoring,
         screening,
         treatment_gap,
@@ -51,6 +54,9 @@ def all_rules() -> tuple[Rule, ...]:
         *treatment_gap.RULES,
         *monitoring.RULES,
         *screening.RULES,
+        *calcium.RULES,
+        *glycaemia.RULES,
+        *ckd_mbd.RULES,
     )
 
 

@@ -179,6 +179,19 @@ RULES_MD_DEFAULTS = {  # docs/spec/rules.md: every number is a setting with this
     "drug_holiday_oral_days": 1826,
     "zoledronic_acid_course_gap_days": 456,
     "oral_bisphosphonate_course_gap_days": 92,
+    # revision 3: hypocalcemia-on-antiresorptive, glycemic-overtreatment-fall-risk, ckd-mineral-bone-workup
+    "hypocalcaemia_denosumab_dose_days": 365,
+    "hypocalcaemia_zoledronic_acid_days": 30,
+    "calcium_recheck_days": 7,
+    "hypocalcaemia_workup_window_days": 92,
+    "overtreatment_hba1c_percent": 7.0,
+    "overtreatment_hba1c_window_days": 183,
+    "recent_hypoglycaemia_days": 365,
+    "low_glucose_mmol_per_l": 3.9,
+    "low_glucose_window_days": 365,
+    "ckd_mbd_egfr_threshold": 30.0,
+    "ckd_mbd_egfr_window_days": 365,
+    "ckd_mbd_test_interval_days": 365,
 }
 INFRASTRUCTURE_NUMBERS = [
     name for name, field in Settings.model_fields.items() if field.annotation in (int, float, "int", "float")
