@@ -3,10 +3,12 @@ hypercalcaemia; each threshold and window on both sides."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from service.kernel.clinical import DrugOrders, RenalMeasure
-from service.kernel.facts.bone_drugs import LabResult, PreInfusionReason
+from service.kernel.facts.bone_drugs import AnabolicCourse, LabResult, PreInfusionReason
 from service.kernel.findings import Indicator, Topic
 from service.kernel.record import (
     DrugClass,
@@ -22,6 +24,7 @@ from service.kernel.thresholds import RuleSettings
 from service.rules import Moment, evaluate
 from service.rules.bone_drugs import (
     anabolic_active,
+    anabolic_courses,
     anabolic_ordered,
     bisphosphonate_renal_active,
     bisphosphonate_renal_ordered,
@@ -220,9 +223,11 @@ def test_low_calcium_below_2_15(value: float, fires: bool) -> None:
     rec = _infusion(lab(Lab.CALCIUM, value, 5), lab(Lab.VITAMIN_D, 30, 100))
     finding = pre_infusion_calcium(rec, NOW, SETTINGS)
     assert (finding is not None) is fires
-    if finding is not None:
-        assert finding.indicator is Indicator.WARNING
-        assert finding.facts.reasons == (PreInfusionReason.CALCIUM_LOW,)
+    if finding is not None:  # r3: hypocalcaemia is critical and offers to remove the draft
+        assert finding.indicator is Indicator.CRITICAL
+        assert finding.facts.reasons == (PreInfusionReason.HYPOCALCAEMIA,)
+        assert finding.delete_drafts == ("MedicationRequest/d1",)
+        assert finding.lab_orders == ()  # calcium and vitamin D are on record
 
 
 def test_calcium_is_albumin_corrected() -> None:
@@ -299,21 +304,24 @@ def test_first_zoledronic_acid_and_first_antiresorptive() -> None:
 # --- anabolic-duration-limit ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("days", "fires"), [(729, False), (730, True), (731, True)])
-def test_anabolic_draft_after_730_days_of_therapy(days: int, fires: bool) -> None:
-    rec = record(
-        meds=[
-            medication(ANABOLIC, days, name="Forteo", status="completed"),
-            medication(ANABOLIC, 40, name="Forteo"),
-        ],
-        drafts=[draft(ANABOLIC, name="teriparatide pen")],
+def _taken(days: int, until: int | None = None, *, name: str = "Forteo") -> MedicationExposure:
+    """An anabolic statement taken from ``days`` ago to ``until`` days ago (completed), or to now (active)."""
+    status = "active" if until is None else "completed"
+    m = medication(
+        ANABOLIC, until if until is not None else days, name=name, kind=ExposureKind.STATEMENT, status=status
     )
+    return replace(m, period_start=ago(days), period_end=ago(until) if until is not None else None)
+
+
+@pytest.mark.parametrize(("days", "fires"), [(729, False), (730, True), (731, True)])
+def test_anabolic_draft_when_the_running_course_reaches_730_days(days: int, fires: bool) -> None:
+    rec = record(meds=[_taken(days)], drafts=[draft(ANABOLIC, name="teriparatide pen")])
     finding = anabolic_ordered(rec, NOW, SETTINGS)
     assert (finding is not None) is fires
     if finding is not None:
         assert finding.indicator is Indicator.WARNING
         assert finding.delete_drafts == ("MedicationRequest/d1",)
-        assert finding.facts.first_date == ago(days).date()
+        assert finding.facts.courses == (AnabolicCourse(ago(days).date(), NOW.date(), days, True),)
         assert finding.facts.days == days
         assert finding.facts.orders == DrugOrders(("teriparatide pen",))
 
@@ -323,19 +331,65 @@ def test_a_first_anabolic_order_has_no_history_and_no_card() -> None:
 
 
 def test_active_anabolic_past_the_limit_at_patient_view() -> None:
-    rec = record(
-        meds=[
-            medication(ANABOLIC, 800, name="Forteo", kind=ExposureKind.ADMINISTRATION, status="completed"),
-            medication(ANABOLIC, 100, name="Forteo pen"),
-        ]
-    )
+    # a statement from 800 to 150 days ago and an order 100 days ago: one course (gap 50), running to now
+    rec = record(meds=[_taken(800, 150), medication(ANABOLIC, 100, name="Forteo pen")])
     finding = anabolic_active(rec, NOW, SETTINGS)
     assert finding is not None
     assert finding.delete_drafts == ()
-    assert finding.facts.first_drug == "Forteo"
+    assert finding.facts.days == 800
     assert finding.facts.orders == DrugOrders(("Forteo pen",), (ago(100).date(),))
     stopped = record(meds=[medication(ANABOLIC, 800, status="stopped")])
     assert anabolic_active(stopped, NOW, SETTINGS) is None
+
+
+@pytest.mark.parametrize(("gap", "courses"), [(91, [91 + 30]), (92, [92 + 30]), (93, [30, 30])])
+def test_courses_are_exposures_no_more_than_92_days_apart(gap: int, courses: list[int]) -> None:
+    meds = [medication(ANABOLIC, d, kind=ExposureKind.DISPENSE, status="completed") for d in (400, 400 - gap)]
+    found = anabolic_courses(record(meds=meds), NOW, SETTINGS)
+    assert [c.days for c in found] == courses
+    assert found[0].first == ago(400).date()
+
+
+def test_the_course_gap_is_a_setting() -> None:
+    meds = [medication(ANABOLIC, d, kind=ExposureKind.DISPENSE, status="completed") for d in (400, 300)]
+    assert len(anabolic_courses(record(meds=meds), NOW, SETTINGS)) == 2
+    assert len(anabolic_courses(record(meds=meds), NOW, RuleSettings(anabolic_course_gap_days=100))) == 1
+
+
+def test_teriparatide_and_abaloparatide_add_up_over_separate_courses() -> None:
+    # teriparatide 1100 → 740 days ago (360 + 30), abaloparatide statement 400 → 70 days ago (330 + 30)
+    teriparatide = [
+        medication(ANABOLIC, d, name="Forteo", kind=ExposureKind.DISPENSE, status="completed")
+        for d in (1100, 1010, 920, 830, 740)
+    ]
+    abaloparatide = _taken(400, 70, name="Tymlos")
+    rec = record(meds=[*teriparatide, abaloparatide], drafts=[draft(ANABOLIC, name="Tymlos")])
+    finding = anabolic_ordered(rec, NOW, SETTINGS)
+    assert finding is not None
+    assert finding.facts.days == 390 + 360
+    assert [c.days for c in finding.facts.courses] == [390, 360]
+    assert not any(c.running for c in finding.facts.courses)
+    shorter = record(meds=[*teriparatide, _taken(400, 110, name="Tymlos")], drafts=[draft(ANABOLIC)])
+    assert anabolic_ordered(shorter, NOW, SETTINGS) is None  # 390 + 320 = 710
+
+
+def test_the_last_exposure_of_a_finished_course_counts_30_days() -> None:
+    # orders 700 → 1 day ago are ≤ 92 apart but completed: 699 + 30 = 729, then 700 + 30 = 730
+    def course(start: int) -> PatientRecord:
+        days = list(range(start, 0, -90)) + [1]
+        return record(
+            meds=[medication(ANABOLIC, d, status="completed") for d in days], drafts=[draft(ANABOLIC)]
+        )
+
+    assert anabolic_ordered(course(700), NOW, SETTINGS) is None
+    finding = anabolic_ordered(course(701), NOW, SETTINGS)
+    assert finding is not None and finding.facts.days == 730
+
+
+def test_cancelled_orders_and_a_draft_are_no_anabolic_time() -> None:
+    rec = record(meds=[medication(ANABOLIC, 900, status="cancelled")], drafts=[draft(ANABOLIC)])
+    assert anabolic_courses(rec, NOW, SETTINGS) == ()
+    assert anabolic_ordered(rec, NOW, SETTINGS) is None
 
 
 def test_anabolic_limit_is_a_setting() -> None:
