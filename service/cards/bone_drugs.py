@@ -167,7 +167,11 @@ def _pre_infusion(finding: Finding[PreInfusionFacts], t: TopicText) -> Text:
             t("renal_dialysis") if facts.dialysis or renal is None else t("renal_line", renal=p.renal(renal))
         )
     hypocalcaemia = PreInfusionReason.HYPOCALCAEMIA in facts.reasons
-    advice = [t("advice_hypocalcaemia" if hypocalcaemia else "advice_check")]
+    advice = []
+    if hypocalcaemia:
+        advice.append(t("advice_hypocalcaemia"))
+    elif not ckd:  # the advanced-CKD line names the calcium check
+        advice.append(t("advice_check"))
     if ckd:
         advice.append(
             t(

@@ -10,7 +10,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from service.cards import render
 from service.kernel.findings import Finding
-from service.kernel.record import Lab, PatientRecord, Problem, Sex
+from service.kernel.record import DrugClass, Lab, PatientRecord, Problem, Sex
 from service.kernel.record import TestOrder as ServiceRequestOrder
 from service.rules.bone_drugs import (
     anabolic_active,
@@ -31,6 +31,8 @@ from tests.service.rules._drug_records import (
     SETTINGS,
     ZOLEDRONIC,
 )
+
+ZOMETA = {DrugClass.ZOLEDRONIC_ACID_ONCOLOGY}
 
 
 def _card(finding: Finding | None, rec: PatientRecord, language: str) -> dict[str, Any]:
@@ -308,14 +310,14 @@ def test_contraindication_at_patient_view_asks_for_a_review(language: str) -> No
     card = _card(bisphosphonate_renal_active(rec, NOW, SETTINGS), rec, language)
     if language == "zh":
         assert card["summary"] == "正在使用双膦酸盐，但eGFR 31 mL/min/1.73 m²低于35，属禁忌，请评估"
-        assert "时禁用双膦酸盐。请评估当前医嘱：停药" in card["detail"]
+        assert "时禁用双膦酸盐。请停药或请专科会诊。" in card["detail"]
         assert f"**当前医嘱：**Fosamax（开具于{_day(500)}）" in card["detail"]
     else:
         assert (
             card["summary"]
             == "Active bisphosphonate is contraindicated: eGFR 31 mL/min/1.73 m², below 35; review"
         )
-        assert "below 35 mL/min. Review the active order: stop it" in card["detail"]
+        assert "below 35 mL/min. Stop the order, or ask a bone or renal specialist." in card["detail"]
     assert "The card offers" not in card["detail"] and "本卡片提供" not in card["detail"]
 
 
@@ -386,3 +388,140 @@ def test_pre_infusion_never_measured_calcium_and_repleting_vitamin_d(language: s
         assert card["summary"] == "No serum calcium in the last 30 days: check it before denosumab"
         assert "**Serum calcium:** none in the last 30 days (none on record)" in detail
         assert ", native vitamin D is already prescribed" in detail
+
+
+# --- revision 3 -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_contraindication_on_dialysis_without_a_value_says_on_dialysis(language: str) -> None:
+    dialysis = replace(condition(Problem.DIALYSIS, onset=ago(10).date()), from_procedure=True)
+    rec = record(conditions=[dialysis], drafts=[draft(ORAL_BP, name="alendronate 70 mg")])
+    card = _card(bisphosphonate_renal_ordered(rec, NOW, SETTINGS), rec, language)
+    if language == "zh":
+        assert card["summary"] == "患者正在透析，禁用双膦酸盐"
+        assert "**正在透析：**" in card["detail"] and "该患者属于此情况" in card["detail"]
+    else:
+        assert card["summary"] == "Bisphosphonate contraindicated: the patient is on dialysis"
+        assert "**On dialysis:**" in card["detail"] and "This applies to this patient." in card["detail"]
+    assert "**Renal function:**" not in card["detail"] and "**肾功能：**" not in card["detail"]
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_contraindication_of_zoledronic_acid_4_mg_cites_its_label(language: str) -> None:
+    rec = record(labs=[lab(Lab.CREATININE_CLEARANCE, 25, 5)], drafts=[draft(ZOMETA, name="Zometa 4 mg")])
+    card = _card(bisphosphonate_renal_ordered(rec, NOW, SETTINGS), rec, language)
+    if language == "zh":
+        assert "肌酐清除率<30 mL/min时不用唑来膦酸4 mg（药品说明书）。" in card["detail"]
+    else:
+        assert (
+            "Zoledronic acid 4 mg is not given when creatinine clearance is below 30 mL/min (the product label)."
+            in card["detail"]
+        )
+    assert "below 30" in card["summary"] or "低于30" in card["summary"]
+
+
+def test_in_pregnancy_the_contraindication_at_patient_view_advises_no_denosumab() -> None:
+    pregnancy = condition(Problem.PREGNANCY, onset=ago(60).date())
+    rec = record(
+        pregnancy,
+        who=patient(Sex.FEMALE, born_years_ago(34)),
+        labs=[lab(Lab.EGFR, 20, 5)],
+        meds=[medication(ORAL_BP, 300, name="Fosamax")],
+    )
+    card = _card(bisphosphonate_renal_active(rec, NOW, SETTINGS), rec, "en")
+    assert "denosumab" not in card["detail"].split("Source:")[0].lower()
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_pre_infusion_hypocalcaemia_says_not_now_and_names_an_ionised_result(language: str) -> None:
+    rec = record(
+        labs=[lab(Lab.IONISED_CALCIUM, 0.98, 3), lab(Lab.VITAMIN_D, 30, 60), lab(Lab.EGFR, 70, 3)],
+        drafts=[draft(DENOSUMAB, name="Prolia", id="p")],
+    )
+    card = _card(pre_infusion_calcium(rec, NOW, SETTINGS), rec, language)
+    assert card["indicator"] == "critical"
+    detail = card["detail"]
+    if language == "zh":
+        assert card["summary"] == "离子钙0.98 mmol/L偏低：使用地舒单抗前请先纠正"
+        assert f"离子钙0.98 mmol/L（{_day(3)}），低于1.15 mmol/L（重度）" in detail and "暂勿给药" in detail
+    else:
+        assert card["summary"] == "Ionised calcium 0.98 mmol/L is low: correct it before denosumab"
+        assert f"ionised 0.98 mmol/L on {_day(3)}, below 1.15 mmol/L (severe)" in detail
+        assert "Do not give it now: correct hypocalcaemia first" in detail
+    [delete] = card["suggestions"]
+    assert delete["actions"][0]["resourceId"] == "MedicationRequest/p"
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_pre_infusion_advanced_ckd_with_every_result_asks_to_confirm_the_assessment(language: str) -> None:
+    rec = record(
+        labs=[
+            lab(Lab.EGFR, 22, 10),
+            lab(Lab.CALCIUM, 2.31, 10),
+            lab(Lab.PHOSPHATE, 1.3, 10),
+            lab(Lab.PTH, 88, 10),
+            lab(Lab.VITAMIN_D, 31, 40),
+        ],
+        meds=[medication(DENOSUMAB, 190, status="completed")],
+        drafts=[draft(DENOSUMAB, name="Prolia")],
+    )
+    card = _card(pre_infusion_calcium(rec, NOW, SETTINGS), rec, language)
+    assert card["indicator"] == "warning" and "suggestions" not in card
+    detail = card["detail"]
+    if language == "zh":
+        assert (
+            card["summary"]
+            == "地舒单抗用药前（eGFR 22 mL/min/1.73 m²）：请先评估血钙及慢性肾脏病-矿物质与骨异常"
+        )
+        assert "请确认已完成该评估" in detail and "首月每周查血钙" in detail
+    else:
+        assert card["summary"].startswith("Denosumab with eGFR 22 mL/min/1.73 m²")
+        assert "confirm that CKD–mineral and bone disorder was assessed" in detail
+        assert "weekly in the first month" in detail and "boxed warning" in detail
+    assert len(detail.split("\n\nSource")[0].split("\n\n来源")[0]) <= (300 if language == "zh" else 600)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_pre_infusion_with_calcium_ordered_says_so_and_offers_only_what_is_missing(language: str) -> None:
+    order = ServiceRequestOrder(Lab.CALCIUM, "active", ago(3), "ServiceRequest/ca")
+    rec = replace(
+        record(labs=[lab(Lab.EGFR, 63, 64)], drafts=[draft(DENOSUMAB, name="Prolia")]), test_orders=(order,)
+    )
+    card = _card(pre_infusion_calcium(rec, NOW, SETTINGS), rec, language)
+    assert card["indicator"] == "warning"
+    assert _codes(card) == ["62292-8"]  # vitamin D is missing; calcium is ordered
+    if language == "zh":
+        assert f"**血清钙已于{_day(3)}开具，尚无结果：**首次给药前请确认结果。" in card["detail"]
+    else:
+        assert (
+            f"**Serum calcium ordered on {_day(3)}, no result yet:** confirm the result before the first dose."
+            in card["detail"]
+        )
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_hypercalcaemia_from_an_ionised_calcium(language: str) -> None:
+    rec = record(labs=[lab(Lab.IONISED_CALCIUM, 1.41, 6)], meds=[medication(ANABOLIC, 200, name="Forteo")])
+    card = _card(hypercalcemia_on_therapy(rec, NOW, SETTINGS), rec, language)
+    assert card["indicator"] == "warning"
+    if language == "zh":
+        assert card["summary"].startswith("补钙、维生素D或促骨形成治疗中离子钙1.41 mmol/L升高")
+        assert f"离子钙1.41 mmol/L（{_day(6)}），高于1.32 mmol/L" in card["detail"]
+    else:
+        assert card["summary"].startswith("Ionised calcium 1.41 mmol/L is high")
+        assert f"ionised 1.41 mmol/L on {_day(6)}, above 1.32 mmol/L" in card["detail"]
+    assert "albumin" not in card["detail"]
+
+
+def test_anabolic_card_in_pregnancy_advises_no_antiresorptive() -> None:
+    pregnancy = condition(Problem.PREGNANCY, onset=ago(60).date())
+    rec = record(
+        pregnancy,
+        who=patient(Sex.FEMALE, born_years_ago(36)),
+        meds=[medication(ANABOLIC, 800, name="Forteo")],
+    )
+    card = _card(anabolic_active(rec, NOW, SETTINGS), rec, "en")
+    body = card["detail"].split("Source:")[0]
+    assert "bisphosphonate" not in body and "denosumab" not in body
+    assert "after delivery" in body
