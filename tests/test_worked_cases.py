@@ -26,15 +26,11 @@ NOW = datetime.fromisoformat(DOC["now"])
 
 #: case id → why it does not pass yet. Empty this as revision 3 lands.
 PENDING: dict[str, str] = {
-    "wc-dialysis-01": "revision-3 change not built yet: Dialysis: a dialysis procedure within 92 days; bisphosphona...",
-    "wc-ordered-01": "revision-3 change not built yet: Ordered, not yet resulted: order-time safety cards still fire",
-    "wc-ordered-02": "revision-3 change not built yet: Ordered, not yet resulted: pre-infusion-calcium-check at or...",
-    "wc-preinf-01": "revision-3 change not built yet: pre-infusion-calcium-check (hypocalcaemia)",
-    "wc-preinf-02": "revision-3 change not built yet: pre-infusion-calcium-check (denosumab with renal function <...",
+    "wc-dialysis-02": "mapping: the Condition coded ICD-10 Z49.0 is read as dialysis from its text "
+    "('Preparatory care for dialysis', the names fallback), so the contraindication now fires on dialysis",
     "wc-insulin-01": "revision-3 change not built yet: insulin-hypoglycemia-fall-risk (insulin secretagogue, age >...",
     "wc-preg-04": "revision-3 change not built yet: Pregnancy: obesity-bone-assessment and osteoporosis-untreat...",
     "wc-monitor-01": "revision-3 change not built yet: Ordered, not yet resulted: patient-view monitoring-overdue ...",
-    "wc-calcium-05": "revision-3 change not built yet: hypercalcemia-on-therapy (ionised high > 1.32)",
     "wc-calcium-06": "revision-3 change not built yet: No contradictions: hypercalcemia-on-therapy silences vitami...",
     "wc-pheno-02": "revision-3 change not built yet: Ordered, not yet resulted: the DXA of diabetic-fracture-ris...",
 }

@@ -100,13 +100,10 @@ def _goals_of_care(finding: Finding[Any], p: Phrases) -> str:
 
 
 def _selection_behavior(finding: Finding[Any]) -> str:
-    """Alternatives (one draft to delete, one bisphosphonate to start) are at-most-one; tests are any, and
-    so is a delete offered with tests (rules.md "Selection (r3)")."""
-    if finding.proposals:
-        return "at-most-one"
-    if finding.delete_drafts and not (finding.lab_orders or finding.service_orders):
-        return "at-most-one"
-    return "any"
+    """Alternatives (one draft to delete, one bisphosphonate to start) are at-most-one; tests, or a delete
+    with tests, are any (rules.md r3 "Selection")."""
+    tests = finding.lab_orders or finding.service_orders
+    return "at-most-one" if finding.proposals or (finding.delete_drafts and not tests) else "any"
 
 
 def _suggest(finding: Finding[Any], record: PatientRecord, now: datetime, lang: str) -> list[Suggestion]:

@@ -99,12 +99,14 @@ class Phrases:
     # --- renal function and calcium -------------------------------------------------------------
 
     def renal(self, renal: RenalFunction) -> str:
-        """ "eGFR 28 mL/min/1.73 m² on 2026-10-02", with the other measure or the Cockcroft–Gault inputs."""
+        """ "eGFR 28 mL/min/1.73 m² on 2026-10-02", a computed value with its inputs (r3: "Cockcroft–Gault
+        20 mL/min from creatinine 1.3 mg/dL, 42 kg, ..."; CKD-EPI "no weight recorded"), and the other
+        value compared when there was one."""
         m = f"measure.{renal.kind.value}"
         value, day = num(renal.value, 1), self.day(renal.at)
-        inputs = renal.inputs
+        inputs, egfr_inputs = renal.inputs, renal.egfr_inputs
         if renal.kind is RenalMeasure.COCKCROFT_GAULT and inputs is not None:
-            return self._(
+            text = self._(
                 "renal.cockcroft_gault",
                 value=value,
                 creatinine=num(inputs.creatinine_mg_per_dl, 2),
@@ -114,7 +116,19 @@ class Phrases:
                 age=inputs.age,
                 sex=self.sex(inputs.sex),
             )
-        text = self._("renal.value", name=self._(f"{m}.full"), value=value, unit=self._(f"{m}.unit"), day=day)
+        elif renal.kind is RenalMeasure.CKD_EPI_COMPUTED and egfr_inputs is not None:
+            text = self._(
+                "renal.ckd_epi",
+                value=value,
+                creatinine=num(egfr_inputs.creatinine_mg_per_dl, 2),
+                creatinine_day=self.day(egfr_inputs.creatinine_on),
+                age=egfr_inputs.age,
+                sex=self.sex(egfr_inputs.sex),
+            )
+        else:
+            text = self._(
+                "renal.value", name=self._(f"{m}.full"), value=value, unit=self._(f"{m}.unit"), day=day
+            )
         other = renal.other
         if other is not None:
             o = f"measure.{other.kind.value}"
@@ -134,6 +148,8 @@ class Phrases:
     def calcium(self, calcium: SerumCalcium) -> str:
         """ "2.72 mmol/L on 2026-11-01 (albumin-corrected: measured 2.62 mmol/L, albumin 35 g/L the same day)"."""
         day = self.day(calcium.at)
+        if calcium.ionised:
+            return self._("calcium.ionised", value=mmol(calcium.value), day=day)
         if calcium.albumin_g_per_l is None:
             return self._("calcium.as_measured", value=mmol(calcium.value), day=day)
         return self._(

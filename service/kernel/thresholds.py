@@ -70,12 +70,17 @@ class RuleSettings(BaseModel):
     bisphosphonate_min_renal_function: float = Field(35.0, ge=10, le=60)
     renal_function_window_days: int = Field(365, ge=1, le=_TEN_YEARS)
     iv_bisphosphonate_renal_window_days: int = Field(30, ge=1, le=365)
+    # revision 3: zoledronic acid 4 mg (oncology) is contraindicated below this (its label)
+    zoledronic_acid_oncology_min_renal_function: float = Field(30.0, ge=10, le=60)
 
     # pre-infusion-calcium-check
     pre_infusion_calcium_window_days: int = Field(30, ge=1, le=365)
     low_calcium_mmol_per_l: float = Field(2.15, ge=1.8, le=2.5)
     vitamin_d_deficient_ng_per_ml: float = Field(20.0, ge=10, le=50)
     vitamin_d_window_days: int = Field(365, ge=1, le=_TEN_YEARS)
+    # revision 3: a denosumab draft with renal function < 30 or on dialysis needs phosphate, PTH and
+    # 25-OH vitamin D within this window (and calcium within pre_infusion_calcium_window_days)
+    pre_infusion_ckd_tests_window_days: int = Field(92, ge=1, le=365)
 
     # sglt2-fracture-caution
     sglt2_egfr_threshold: float = Field(60.0, ge=15, le=90)
@@ -86,6 +91,10 @@ class RuleSettings(BaseModel):
 
     # anabolic-duration-limit (per product and region)
     anabolic_max_days: int = Field(730, ge=180, le=_TEN_YEARS)
+    # revision 3: cumulative time; a course is exposures no more than this many days apart
+    anabolic_course_gap_days: int = Field(92, ge=1, le=365)
+    # revision 3: a finished course lasts from its first to its last exposure plus this many days
+    anabolic_last_exposure_days: int = Field(30, ge=0, le=92)
 
     # monitoring-overdue
     monitoring_interval_days: int = Field(365, ge=1, le=_TEN_YEARS)

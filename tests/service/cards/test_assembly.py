@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 
 from fastapi.testclient import TestClient
@@ -144,3 +145,15 @@ def test_the_public_base_url_setting_decides_the_link(app_factory: Callable[...,
     body = json.loads((REPO / "examples" / "tzd-order-select.json").read_text())
     card = client.post("/cds-services/bone-health-order-select", json=body).json()["cards"][0]
     assert card["links"][0]["url"].startswith("https://ehr-gateway.example/bhcds/rules/")
+
+
+def test_a_delete_with_tests_lets_the_clinician_take_any() -> None:
+    """rules.md r3 "Selection": cards that offer only tests (or a delete with tests) use ``any``."""
+    finding = Finding(
+        Topic.PRE_INFUSION_CALCIUM_CHECK,
+        Indicator.CRITICAL,
+        delete_drafts=("MedicationRequest/d1",),
+        lab_orders=(Lab.VITAMIN_D,),
+    )
+    assert _selection_behavior(finding) == "any"
+    assert _selection_behavior(replace(finding, lab_orders=())) == "at-most-one"

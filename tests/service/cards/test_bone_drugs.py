@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -9,7 +10,8 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from service.cards import render
 from service.kernel.findings import Finding
-from service.kernel.record import Lab, PatientRecord, Problem, Sex
+from service.kernel.record import DrugClass, Lab, PatientRecord, Problem, Sex
+from service.kernel.record import TestOrder as ServiceRequestOrder
 from service.rules.bone_drugs import (
     anabolic_active,
     anabolic_ordered,
@@ -30,6 +32,8 @@ from tests.service.rules._drug_records import (
     ZOLEDRONIC,
 )
 
+ZOMETA = {DrugClass.ZOLEDRONIC_ACID_ONCOLOGY}
+
 
 def _card(finding: Finding | None, rec: PatientRecord, language: str) -> dict[str, Any]:
     assert finding is not None
@@ -40,7 +44,9 @@ def _card(finding: Finding | None, rec: PatientRecord, language: str) -> dict[st
 
 def _service_requests(card: dict[str, Any]) -> list[dict[str, Any]]:
     """Every suggested resource, after checking that it is a valid FHIR R4B ServiceRequest."""
-    resources = [a["resource"] for s in card["suggestions"] for a in s["actions"]]
+    resources = [
+        a["resource"] for s in card.get("suggestions", []) for a in s["actions"] if a["type"] == "create"
+    ]
     for resource in resources:
         ServiceRequest.model_validate(resource)
     return resources
@@ -104,7 +110,7 @@ def test_contraindication_at_patient_view_shows_the_order_date_and_suggests_noth
     card = _card(bisphosphonate_renal_active(rec, NOW, SETTINGS), rec, "en")
     assert card["indicator"] == "critical"
     assert f"ordered {_day(500)}" in card["detail"] and "eGFR 9 mL/min/1.73 m²" in card["detail"]
-    assert "dialysis is on the problem list" in card["detail"]
+    assert "**On dialysis:** renal function counts as below every threshold" in card["detail"]
     assert "suggestions" not in card
 
 
@@ -145,7 +151,7 @@ def test_pre_infusion_card_for_a_first_zoledronic_acid(language: str) -> None:
         drafts=[draft(ZOLEDRONIC, name="Aclasta 5 mg/100 mL")],
     )
     card = _card(pre_infusion_calcium(rec, NOW, SETTINGS), rec, language)
-    assert card["indicator"] == "warning"
+    assert card["indicator"] == "critical"  # r3: hypocalcaemia
     detail = card["detail"]
     assert "2.10 mmol/L" in card["summary"] and "2.10 mmol/L" in detail and "2.20 mmol/L" in detail
     assert _day(3) in detail
@@ -160,7 +166,10 @@ def test_pre_infusion_card_for_a_first_zoledronic_acid(language: str) -> None:
     else:
         assert "albumin-corrected" in detail and "acute-phase" in detail and "paracetamol" in detail
         assert "hydrate" in detail and "dental check" in detail
-    assert _codes(card) == ["2000-8", "62292-8"]  # calcium, and vitamin D since none within 365 days
+    assert _codes(card) == ["62292-8"]  # vitamin D, since none within 365 days; calcium is on record
+    delete = card["suggestions"][0]["actions"][0]
+    assert (delete["type"], delete["resourceId"]) == ("delete", "MedicationRequest/d1")
+    assert card["selectionBehavior"] == "any"  # a delete with tests
 
 
 def test_pre_infusion_card_for_denosumab_after_a_bisphosphonate_skips_the_first_time_advice() -> None:
@@ -175,7 +184,7 @@ def test_pre_infusion_card_for_denosumab_after_a_bisphosphonate_skips_the_first_
     assert "below 20 ng/mL" in detail and "cholecalciferol" in detail
     assert "acute-phase" not in detail and "dental" not in detail
     assert "total calcium as measured" in detail
-    assert _codes(card) == ["2000-8"]
+    assert _codes(card) == [] and "suggestions" not in card  # r3: only missing tests are offered
 
 
 def test_pre_infusion_card_when_calcium_is_missing_quotes_the_last_one() -> None:
@@ -194,15 +203,20 @@ def test_pre_infusion_card_when_calcium_is_missing_quotes_the_last_one() -> None
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
-def test_anabolic_order_card_gives_the_first_dose_and_offers_to_delete(language: str) -> None:
-    rec = record(
-        meds=[medication(ANABOLIC, 760, name="Forteo", status="completed")],
-        drafts=[draft(ANABOLIC, name="teriparatide 20 mcg pen", id="ter")],
-    )
+def test_anabolic_order_card_lists_the_courses_and_offers_to_delete(language: str) -> None:
+    forteo = [
+        medication(ANABOLIC, d, name="Forteo", status="completed") for d in (1300, 1210, 1120, 1030, 940, 850)
+    ]
+    tymlos = [medication(ANABOLIC, d, name="Tymlos", status="completed") for d in (500, 410, 320, 230)]
+    rec = record(meds=[*forteo, *tymlos], drafts=[draft(ANABOLIC, name="teriparatide 20 mcg pen", id="ter")])
     card = _card(anabolic_ordered(rec, NOW, SETTINGS), rec, language)
     assert card["indicator"] == "warning"
     detail = card["detail"]
-    assert "Forteo" in detail and _day(760) in detail and "760" in detail and "730" in detail
+    # 1300 → 850 days ago: 450 + 30; 500 → 230 days ago: 270 + 30; 780 days in all
+    assert "780" in card["summary"] and "780" in detail
+    course = "{}至{}" if language == "zh" else "{} to {}"
+    assert course.format(_day(1300), _day(850)) in detail and course.format(_day(500), _day(230)) in detail
+    assert "teriparatide 20 mcg pen" in detail and "730" in detail
     assert ("抗骨吸收" if language == "zh" else "antiresorptive") in detail
     assert ("临床常规" if language == "zh" else "common practice") in detail
     assert card["suggestions"][0]["actions"][0]["resourceId"] == "MedicationRequest/ter"
@@ -259,7 +273,7 @@ def test_contraindication_words_renal_function_as_every_card_does(language: str)
     if language == "zh":
         assert card["summary"] == "肾功能低于35禁用双膦酸盐：肌酐清除率（估算）16.7 mL/min"
         assert (
-            f"**肾功能：**肌酐清除率16.7 mL/min（无eGFR或实测肌酐清除率，按Cockcroft-Gault公式由{_day(15)}"
+            f"**肾功能：**Cockcroft-Gault肌酐清除率16.7 mL/min（由{_day(15)}"
             f"血肌酐2.5 mg/dL、体重60 kg（{_day(40)}）、年龄90岁、男性计算）"
         ) in card["detail"]
     else:
@@ -267,11 +281,27 @@ def test_contraindication_words_renal_function_as_every_card_does(language: str)
             card["summary"]
             == "Bisphosphonate contraindicated: CrCl (Cockcroft–Gault) 16.7 mL/min is below 35"
         )
-        assert (
-            "**Renal function:** creatinine clearance 16.7 mL/min, computed by the Cockcroft–Gault formula "
-            "(no eGFR or measured creatinine clearance available) from serum creatinine 2.5 mg/dL on "
-            f"{_day(15)}, weight 60 kg on {_day(40)}, age 90, male"
+        assert (  # r3: named, whatever else was compared (rules.md "Cockcroft–Gault 20 mL/min from ...")
+            "**Renal function:** Cockcroft–Gault creatinine clearance 16.7 mL/min from serum creatinine "
+            f"2.5 mg/dL on {_day(15)}, weight 60 kg on {_day(40)}, age 90, male"
         ) in card["detail"]
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_ckd_epi_value_names_its_creatinine_and_says_no_weight(language: str) -> None:
+    rec = record(
+        who=patient(Sex.FEMALE, born_years_ago(88)),
+        labs=[lab(Lab.CREATININE, 1.6, 5)],
+        drafts=[draft(ORAL_BP)],
+    )
+    detail = _card(bisphosphonate_renal_ordered(rec, NOW, SETTINGS), rec, language)["detail"]
+    if language == "zh":
+        assert f"按CKD-EPI 2021公式由{_day(5)}血肌酐1.6 mg/dL、年龄88岁、女性计算，未记录体重" in detail
+    else:
+        assert (
+            f"computed by CKD-EPI 2021 from serum creatinine 1.6 mg/dL on {_day(5)}, age 88, female" in detail
+        )
+        assert "(no weight recorded)" in detail
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
@@ -280,33 +310,44 @@ def test_contraindication_at_patient_view_asks_for_a_review(language: str) -> No
     card = _card(bisphosphonate_renal_active(rec, NOW, SETTINGS), rec, language)
     if language == "zh":
         assert card["summary"] == "正在使用双膦酸盐，但eGFR 31 mL/min/1.73 m²低于35，属禁忌，请评估"
-        assert "时禁用双膦酸盐。请评估当前医嘱：停药" in card["detail"]
+        assert "时禁用双膦酸盐。请停药或请专科会诊。" in card["detail"]
         assert f"**当前医嘱：**Fosamax（开具于{_day(500)}）" in card["detail"]
     else:
         assert (
             card["summary"]
             == "Active bisphosphonate is contraindicated: eGFR 31 mL/min/1.73 m², below 35; review"
         )
-        assert "below 35 mL/min. Review the active order: stop it" in card["detail"]
+        assert "below 35 mL/min. Stop the order, or ask a bone or renal specialist." in card["detail"]
     assert "The card offers" not in card["detail"] and "本卡片提供" not in card["detail"]
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
-def test_renal_unknown_quotes_a_last_creatinine_and_dialysis(language: str) -> None:
-    rec = record(
-        conditions=[condition(Problem.DIALYSIS)],
-        labs=[lab(Lab.CREATININE, 4.256, 400)],
-        drafts=[draft(ORAL_BP, name="alendronate")],
-    )
+def test_renal_unknown_quotes_a_last_creatinine(language: str) -> None:
+    rec = record(labs=[lab(Lab.CREATININE, 4.256, 400)], drafts=[draft(ORAL_BP, name="alendronate")])
     detail = _card(bisphosphonate_renal_unknown(rec, NOW, SETTINGS), rec, language)["detail"]
     if language == "zh":
-        assert f"最近一次肾功能检查：血肌酐 4.26 mg/dL（{_day(400)}）。病历记录正在透析。" in detail
+        assert f"最近一次肾功能检查：血肌酐 4.26 mg/dL（{_day(400)}）。" in detail
         assert "每次给药前" not in detail
     else:
+        assert f"Last kidney test: serum creatinine 4.26 mg/dL on {_day(400)}." in detail
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_renal_unknown_with_a_creatinine_ordered_says_so_and_offers_nothing(language: str) -> None:
+    order = ServiceRequestOrder(Lab.CREATININE, "active", ago(2), "ServiceRequest/sr1")
+    rec = replace(
+        record(labs=[lab(Lab.EGFR, 67, 75)], drafts=[draft(ZOLEDRONIC, name="Aclasta")]), test_orders=(order,)
+    )
+    card = _card(bisphosphonate_renal_unknown(rec, NOW, SETTINGS), rec, language)
+    assert card["indicator"] == "warning" and "suggestions" not in card
+    if language == "zh":
+        assert f"**血肌酐及eGFR已于{_day(2)}开具，尚无结果：**首次给药前请确认结果。" in card["detail"]
+        assert card["summary"] == "肾功能检查已开具、尚无结果：使用双膦酸盐前请确认"
+    else:
         assert (
-            f"Last kidney test on record: serum creatinine 4.26 mg/dL on {_day(400)}. Dialysis is on"
-            in detail
-        )
+            f"**Serum creatinine with eGFR ordered on {_day(2)}, no result yet:** confirm the result before "
+            "the first dose."
+        ) in card["detail"]
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
@@ -343,9 +384,144 @@ def test_pre_infusion_never_measured_calcium_and_repleting_vitamin_d(language: s
     if language == "zh":
         assert card["summary"] == "近30天无血清钙结果：使用地舒单抗前请先检测"
         assert "**血清钙：**近30天内无结果（无任何记录）" in detail and "，正在补充普通维生素D" in detail
-        assert "本卡片提供开具血清钙检查的建议。" in detail
     else:
         assert card["summary"] == "No serum calcium in the last 30 days: check it before denosumab"
         assert "**Serum calcium:** none in the last 30 days (none on record)" in detail
         assert ", native vitamin D is already prescribed" in detail
-        assert "The card offers an order for serum calcium." in detail
+
+
+# --- revision 3 -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_contraindication_on_dialysis_without_a_value_says_on_dialysis(language: str) -> None:
+    dialysis = replace(condition(Problem.DIALYSIS, onset=ago(10).date()), from_procedure=True)
+    rec = record(conditions=[dialysis], drafts=[draft(ORAL_BP, name="alendronate 70 mg")])
+    card = _card(bisphosphonate_renal_ordered(rec, NOW, SETTINGS), rec, language)
+    if language == "zh":
+        assert card["summary"] == "患者正在透析，禁用双膦酸盐"
+        assert "**正在透析：**" in card["detail"] and "该患者属于此情况" in card["detail"]
+    else:
+        assert card["summary"] == "Bisphosphonate contraindicated: the patient is on dialysis"
+        assert "**On dialysis:**" in card["detail"] and "This applies to this patient." in card["detail"]
+    assert "**Renal function:**" not in card["detail"] and "**肾功能：**" not in card["detail"]
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_contraindication_of_zoledronic_acid_4_mg_cites_its_label(language: str) -> None:
+    rec = record(labs=[lab(Lab.CREATININE_CLEARANCE, 25, 5)], drafts=[draft(ZOMETA, name="Zometa 4 mg")])
+    card = _card(bisphosphonate_renal_ordered(rec, NOW, SETTINGS), rec, language)
+    if language == "zh":
+        assert "肌酐清除率<30 mL/min时不用唑来膦酸4 mg（药品说明书）。" in card["detail"]
+    else:
+        assert (
+            "Zoledronic acid 4 mg is not given when creatinine clearance is below 30 mL/min (the product label)."
+            in card["detail"]
+        )
+    assert "below 30" in card["summary"] or "低于30" in card["summary"]
+
+
+def test_in_pregnancy_the_contraindication_at_patient_view_advises_no_denosumab() -> None:
+    pregnancy = condition(Problem.PREGNANCY, onset=ago(60).date())
+    rec = record(
+        pregnancy,
+        who=patient(Sex.FEMALE, born_years_ago(34)),
+        labs=[lab(Lab.EGFR, 20, 5)],
+        meds=[medication(ORAL_BP, 300, name="Fosamax")],
+    )
+    card = _card(bisphosphonate_renal_active(rec, NOW, SETTINGS), rec, "en")
+    assert "denosumab" not in card["detail"].split("Source:")[0].lower()
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_pre_infusion_hypocalcaemia_says_not_now_and_names_an_ionised_result(language: str) -> None:
+    rec = record(
+        labs=[lab(Lab.IONISED_CALCIUM, 0.98, 3), lab(Lab.VITAMIN_D, 30, 60), lab(Lab.EGFR, 70, 3)],
+        drafts=[draft(DENOSUMAB, name="Prolia", id="p")],
+    )
+    card = _card(pre_infusion_calcium(rec, NOW, SETTINGS), rec, language)
+    assert card["indicator"] == "critical"
+    detail = card["detail"]
+    if language == "zh":
+        assert card["summary"] == "离子钙0.98 mmol/L偏低：使用地舒单抗前请先纠正"
+        assert f"离子钙0.98 mmol/L（{_day(3)}），低于1.15 mmol/L（重度）" in detail and "暂勿给药" in detail
+    else:
+        assert card["summary"] == "Ionised calcium 0.98 mmol/L is low: correct it before denosumab"
+        assert f"ionised 0.98 mmol/L on {_day(3)}, below 1.15 mmol/L (severe)" in detail
+        assert "Do not give it now: correct hypocalcaemia first" in detail
+    [delete] = card["suggestions"]
+    assert delete["actions"][0]["resourceId"] == "MedicationRequest/p"
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_pre_infusion_advanced_ckd_with_every_result_asks_to_confirm_the_assessment(language: str) -> None:
+    rec = record(
+        labs=[
+            lab(Lab.EGFR, 22, 10),
+            lab(Lab.CALCIUM, 2.31, 10),
+            lab(Lab.PHOSPHATE, 1.3, 10),
+            lab(Lab.PTH, 88, 10),
+            lab(Lab.VITAMIN_D, 31, 40),
+        ],
+        meds=[medication(DENOSUMAB, 190, status="completed")],
+        drafts=[draft(DENOSUMAB, name="Prolia")],
+    )
+    card = _card(pre_infusion_calcium(rec, NOW, SETTINGS), rec, language)
+    assert card["indicator"] == "warning" and "suggestions" not in card
+    detail = card["detail"]
+    if language == "zh":
+        assert (
+            card["summary"]
+            == "地舒单抗用药前（eGFR 22 mL/min/1.73 m²）：请先评估血钙及慢性肾脏病-矿物质与骨异常"
+        )
+        assert "请确认已完成该评估" in detail and "首月每周查血钙" in detail
+    else:
+        assert card["summary"].startswith("Denosumab with eGFR 22 mL/min/1.73 m²")
+        assert "confirm that CKD–mineral and bone disorder was assessed" in detail
+        assert "weekly in the first month" in detail and "boxed warning" in detail
+    assert len(detail.split("\n\nSource")[0].split("\n\n来源")[0]) <= (300 if language == "zh" else 600)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_pre_infusion_with_calcium_ordered_says_so_and_offers_only_what_is_missing(language: str) -> None:
+    order = ServiceRequestOrder(Lab.CALCIUM, "active", ago(3), "ServiceRequest/ca")
+    rec = replace(
+        record(labs=[lab(Lab.EGFR, 63, 64)], drafts=[draft(DENOSUMAB, name="Prolia")]), test_orders=(order,)
+    )
+    card = _card(pre_infusion_calcium(rec, NOW, SETTINGS), rec, language)
+    assert card["indicator"] == "warning"
+    assert _codes(card) == ["62292-8"]  # vitamin D is missing; calcium is ordered
+    if language == "zh":
+        assert f"**血清钙已于{_day(3)}开具，尚无结果：**首次给药前请确认结果。" in card["detail"]
+    else:
+        assert (
+            f"**Serum calcium ordered on {_day(3)}, no result yet:** confirm the result before the first dose."
+            in card["detail"]
+        )
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_hypercalcaemia_from_an_ionised_calcium(language: str) -> None:
+    rec = record(labs=[lab(Lab.IONISED_CALCIUM, 1.41, 6)], meds=[medication(ANABOLIC, 200, name="Forteo")])
+    card = _card(hypercalcemia_on_therapy(rec, NOW, SETTINGS), rec, language)
+    assert card["indicator"] == "warning"
+    if language == "zh":
+        assert card["summary"].startswith("补钙、维生素D或促骨形成治疗中离子钙1.41 mmol/L升高")
+        assert f"离子钙1.41 mmol/L（{_day(6)}），高于1.32 mmol/L" in card["detail"]
+    else:
+        assert card["summary"].startswith("Ionised calcium 1.41 mmol/L is high")
+        assert f"ionised 1.41 mmol/L on {_day(6)}, above 1.32 mmol/L" in card["detail"]
+    assert "albumin" not in card["detail"]
+
+
+def test_anabolic_card_in_pregnancy_advises_no_antiresorptive() -> None:
+    pregnancy = condition(Problem.PREGNANCY, onset=ago(60).date())
+    rec = record(
+        pregnancy,
+        who=patient(Sex.FEMALE, born_years_ago(36)),
+        meds=[medication(ANABOLIC, 800, name="Forteo")],
+    )
+    card = _card(anabolic_active(rec, NOW, SETTINGS), rec, "en")
+    body = card["detail"].split("Source:")[0]
+    assert "bisphosphonate" not in body and "denosumab" not in body
+    assert "after delivery" in body
