@@ -31,7 +31,6 @@ PENDING: dict[str, str] = {
     "wc-ordered-02": "revision-3 change not built yet: Ordered, not yet resulted: pre-infusion-calcium-check at or...",
     "wc-preinf-01": "revision-3 change not built yet: pre-infusion-calcium-check (hypocalcaemia)",
     "wc-preinf-02": "revision-3 change not built yet: pre-infusion-calcium-check (denosumab with renal function <...",
-    "wc-insulin-01": "revision-3 change not built yet: insulin-hypoglycemia-fall-risk (insulin secretagogue, age >...",
     "wc-oral-01": "new topic not built yet: oral-bisphosphonate-unsuitable",
     "wc-oral-02": "new topic not built yet: oral-bisphosphonate-unsuitable",
     "wc-preg-01": "new topic not built yet: bone-drug-in-pregnancy",
