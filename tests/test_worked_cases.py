@@ -38,7 +38,6 @@ PENDING: dict[str, str] = {
     "wc-pall-02": "new topic not built yet: hypocalcemia-on-antiresorptive",
     "wc-preg-04": "revision-3 change not built yet: Pregnancy: obesity-bone-assessment and osteoporosis-untreat...",
     "wc-preg-05": "revision-3 change not built yet: Pregnancy: denosumab-dose-due at most warning",
-    "wc-monitor-01": "revision-3 change not built yet: Ordered, not yet resulted: patient-view monitoring-overdue ...",
     "wc-dmab-01": "revision-3 change not built yet: denosumab-sequencing-missing (warning before D + 183); drug...",
     "wc-dmab-04": "revision-3 change not built yet: Denosumab last dose D from administrations, not renewed ord...",
     "wc-dmab-06": "revision-3 change not built yet: Sequenced: an open bisphosphonate order older than the firs...",
