@@ -107,3 +107,13 @@ def test_an_ordered_test_is_named_as_ordered_and_not_offered_again(lang: str) ->
     ]
     assert offered == ["41171-0"]  # CTX still offered; the calcium (2000-8) not again
     assert ("血清钙" if lang == "zh" else "calcium") not in c.summary
+
+
+@pytest.mark.parametrize(
+    ("lang", "name"), [("en", "ionised calcium 1.1 mmol/L"), ("zh", "离子钙 1.1 mmol/L")]
+)
+def test_an_ionised_calcium_is_quoted_as_such(lang: str, name: str) -> None:
+    rec = record(
+        alendronate(844), labs=(lab(Lab.IONISED_CALCIUM, 1.1, 400, unit="mmol/L"), lab(Lab.EGFR, 64, 180))
+    )
+    assert name in detail(card(rec, lang))
