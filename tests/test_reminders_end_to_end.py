@@ -183,11 +183,11 @@ def _reminders(settings: Settings) -> dict[str, str]:
 def test_a_due_dose_becomes_exactly_one_task(deployment: tuple[Settings, FhirServer]) -> None:
     settings, fhir = deployment
     assert "denosumab-dose-due" in _open_chart(settings)
-    # the dose is due; sequencing (D + 213) and the next monitoring labs (day 366 after them) lie ahead
+    # the dose is due; sequencing (D + 213) lies ahead. The next monitoring labs (day 366 after them) would
+    # fall due after D + 365, when this dose no longer calls for monitoring: no date (rules.md r3)
     assert _reminders(settings) == {
         "denosumab-dose-due": "pending",
         "denosumab-sequencing-missing": "pending",
-        "monitoring-overdue": "pending",
     }
 
     assert dispatch_once(settings) == 1
