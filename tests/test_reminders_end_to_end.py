@@ -183,11 +183,11 @@ def _reminders(settings: Settings) -> dict[str, str]:
 def test_a_due_dose_becomes_exactly_one_task(deployment: tuple[Settings, FhirServer]) -> None:
     settings, fhir = deployment
     assert "denosumab-dose-due" in _open_chart(settings)
-    # the dose is due; the next monitoring labs (day 366 after them) lie ahead; a continuing course has no
-    # sequencing reminder (rules.md r3: sequencing is about a stopped course)
+    # the dose is due. A continuing course has no sequencing reminder (sequencing is about a stopped
+    # course), and the next monitoring labs (day 366 after them) would fall due after D + 365, when this
+    # dose no longer calls for monitoring: no date (rules.md r3)
     assert _reminders(settings) == {
         "denosumab-dose-due": "pending",
-        "monitoring-overdue": "pending",
     }
 
     assert dispatch_once(settings) == 1
@@ -200,4 +200,4 @@ def test_a_due_dose_becomes_exactly_one_task(deployment: tuple[Settings, FhirSer
     _open_chart(settings)  # the same evaluation again: the same reminder, not a new one
     assert dispatch_once(settings) == 0
     assert fhir.task_count() == 1 and fhir.posts_for(PATIENT) == 1
-    assert _reminders(settings)["monitoring-overdue"] == "pending"
+    assert _reminders(settings) == {"denosumab-dose-due": "delivered"}

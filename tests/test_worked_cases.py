@@ -28,11 +28,6 @@ NOW = datetime.fromisoformat(DOC["now"])
 PENDING: dict[str, str] = {
     "wc-dialysis-02": "mapping: the Condition coded ICD-10 Z49.0 is read as dialysis from its text "
     "('Preparatory care for dialysis', the names fallback), so the contraindication now fires on dialysis",
-    "wc-insulin-01": "revision-3 change not built yet: insulin-hypoglycemia-fall-risk (insulin secretagogue, age >...",
-    "wc-preg-04": "revision-3 change not built yet: Pregnancy: obesity-bone-assessment and osteoporosis-untreat...",
-    "wc-monitor-01": "revision-3 change not built yet: Ordered, not yet resulted: patient-view monitoring-overdue ...",
-    "wc-calcium-06": "revision-3 change not built yet: No contradictions: hypercalcemia-on-therapy silences vitami...",
-    "wc-pheno-02": "revision-3 change not built yet: Ordered, not yet resulted: the DXA of diabetic-fracture-ris...",
 }
 
 

@@ -25,7 +25,15 @@ def _tzd(finding: Finding[TzdFacts], t: TopicText) -> Text:
     else:
         summary = t("summary_view" if view else "summary_order")
         parts += [p.fragility_block(facts.fragility), t("why")]
-    parts.append(t("lead_view" if view else "lead_order") + "\n" + t("alternatives"))
+    lead = t("lead_view" if view else "lead_order")
+    bar = facts.metformin_bar
+    if bar is None:
+        parts.append(lead + "\n" + t("alternatives"))
+    else:
+        threshold = num(facts.metformin_threshold, 1)
+        renal = p.renal(facts.renal) if facts.renal is not None else ""
+        why_not = t(f"no_metformin_{bar.value.replace('-', '_')}", renal=renal, metformin_threshold=threshold)
+        parts.append(lead + "\n" + t("alternatives_renal") + "\n\n" + why_not)
     if finding.delete_drafts:
         parts.append(t("offer_delete"))
     return Text(summary, "\n\n".join(parts))
@@ -61,8 +69,14 @@ def _insulin(finding: Finding[InsulinFacts], t: TopicText) -> Text:
     parts = [p.orders(facts.orders), t("why_heading") + "\n" + "\n".join(reasons)]
     if facts.fragility is not None:
         parts.append(p.fragility_block(facts.fragility))
-    parts += [t("risk"), t("advice")]
-    return Text(t("summary"), "\n\n".join(parts))
+    if facts.insulin and facts.secretagogue:
+        summary, risk = t("summary_both"), t("risk") + " " + t("risk_secretagogue")
+    elif facts.secretagogue:
+        summary, risk = t("summary_secretagogue"), t("risk_secretagogue")
+    else:
+        summary, risk = t("summary"), t("risk")
+    parts += [risk, t("advice")]
+    return Text(summary, "\n\n".join(parts))
 
 
 WORDING: dict[Topic, TopicWording[Any]] = {

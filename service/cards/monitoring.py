@@ -50,6 +50,8 @@ def _check_line(s: CheckStatus, t: TopicText) -> str:
     p = phrases(t.language)
     last = t("last_done", result=_result(s.last, t)) if s.last else t("never_done")
     since = t("overdue_since", day=p.day(s.due)) if s.last and s.due else ""
+    if s.ordered is not None:  # r3: ordered, not yet resulted
+        since += t("ordered", ordered_on=p.day(s.ordered.authored))
     return t(
         "check_line",
         check=name[:1].upper() + name[1:],
@@ -71,14 +73,14 @@ def _therapy_line(therapy: Therapy, t: TopicText) -> str:
 def _compose(finding: Finding[MonitoringFacts], t: TopicText) -> Text:
     facts = finding.facts
     kinds = _listing([t(f"therapy_{x.kind.value}") for x in facts.therapies], t)
-    overdue = facts.overdue
+    overdue, to_order = facts.overdue, facts.to_order
     summary = t(
         "summary",
         therapies=kinds,
-        tests=t("list_separator").join(_check(s.check, t, short=True) for s in overdue),
+        tests=t("list_separator").join(_check(s.check, t, short=True) for s in to_order),
     )
     if len(summary) >= SUMMARY_MAX:
-        summary = t("summary_short", therapies=kinds, count=len(overdue))
+        summary = t("summary_short", therapies=kinds, count=len(to_order))
     lines = [
         t("therapies_heading"),
         *(_therapy_line(x, t) for x in facts.therapies),
@@ -90,7 +92,7 @@ def _compose(finding: Finding[MonitoringFacts], t: TopicText) -> Text:
         checks = t("list_separator").join(_check(s.check, t) for s in facts.up_to_date)
         lines += ["", t("up_to_date", checks=checks)]
     why = t("why_separator").join(t(f"why_{x.kind.value}") for x in facts.therapies)
-    lines += ["", t("recommendation", why=why), "", t("offer")]
+    lines += ["", t("recommendation", why=why), "", t("offer" if not facts.awaited else "offer_not_ordered")]
     return Text(summary, "\n".join(lines))
 
 
@@ -100,7 +102,7 @@ WORDING: dict[Topic, TopicWording[Any]] = {
         _compose,
         derived=frozenset(
             {"therapy", "names", "since", "check", "interval_days", "last", "overdue_since", "result", "day"}
-            | {"value", "checks", "why", "count"}
+            | {"value", "checks", "why", "count", "ordered_on"}
         ),
     ),
 }

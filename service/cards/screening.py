@@ -154,8 +154,18 @@ def _vitamin_d(finding: Finding[VitaminDFacts], t: TopicText) -> Text:
         parts.append(t("active_vitamin_d", active_vitamin_d=t("list_separator").join(facts.active_vitamin_d)))
     if facts.calcium_supplement:
         parts.append(t("calcium_supplement"))
-    parts.append(t("advice"))
-    return Text(t("summary", vitamin_d=num(value, 1)), "\n\n".join(parts))
+    if facts.renal_team:  # r3: renal function below 30 or on dialysis
+        renal = facts.renal
+        parts.append(
+            t("on_dialysis") if facts.dialysis or renal is None else t("renal_low", renal=p.renal(renal))
+        )
+    if facts.high_calcium is not None:  # r3: never advise calcium with high calcium
+        parts.append(t("advice_high_calcium", calcium=p.calcium(facts.high_calcium)))
+        summary = t("summary_high_calcium", vitamin_d=num(value, 1))
+    else:
+        parts.append(t("advice_renal" if facts.renal_team else "advice"))
+        summary = t("summary_renal" if facts.renal_team else "summary", vitamin_d=num(value, 1))
+    return Text(summary, "\n\n".join(parts))
 
 
 WORDING: dict[Topic, TopicWording[Any]] = {
@@ -171,6 +181,6 @@ WORDING: dict[Topic, TopicWording[Any]] = {
     Topic.VITAMIN_D_DEFICIENCY: TopicWording(
         VitaminDFacts,
         _vitamin_d,
-        derived=frozenset({"fragility", "vitamin_d_nmol", "vitamin_d_day", "threshold_nmol"}),
+        derived=frozenset({"fragility", "vitamin_d_nmol", "vitamin_d_day", "threshold_nmol", "calcium"}),
     ),
 }

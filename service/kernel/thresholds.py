@@ -63,7 +63,7 @@ class RuleSettings(BaseModel):
     # oncology regimens (r3): active or given within this window, no bisphosphonate or denosumab is offered
     oncology_regimen_window_days: int = Field(365, ge=1, le=_TEN_YEARS)
 
-    # tzd-fracture-risk: no numbers
+    # tzd-fracture-risk: see metformin_min_renal_function
 
     # bisphosphonates
     # CrCl/eGFR < 35 contraindicates (T2DM §3)
@@ -88,6 +88,10 @@ class RuleSettings(BaseModel):
 
     # insulin-hypoglycemia-fall-risk
     older_adult_age_years: int = Field(65, ge=50, le=90)
+
+    # tzd-fracture-risk (r3, No contradictions): metformin is named as an alternative only at or above
+    # this renal function (365 days) and not on dialysis (the product label)
+    metformin_min_renal_function: float = Field(30.0, ge=15, le=60)
 
     # anabolic-duration-limit (per product and region)
     anabolic_max_days: int = Field(730, ge=180, le=_TEN_YEARS)
@@ -124,6 +128,11 @@ class RuleSettings(BaseModel):
     # diabetic-fracture-risk-phenotype
     long_diabetes_days: int = Field(3652, ge=365, le=_FIFTY_YEARS)
     bmd_window_days: int = Field(730, ge=1, le=_TEN_YEARS)
+    phenotype_min_age_years: int = Field(50, ge=18, le=90)  # r3
+
+    # vitamin-d-deficiency (r3, No contradictions): below this renal function (365 days) or on dialysis,
+    # calcium intake is as the renal team advises (KDIGO)
+    renal_team_calcium_below: float = Field(30.0, ge=10, le=60)
 
     # fall-risk-assessment-due
     fall_risk_window_days: int = Field(365, ge=1, le=_TEN_YEARS)

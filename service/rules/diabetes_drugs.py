@@ -1,18 +1,19 @@
 """Glucose-lowering drugs and bone (T2DM §1.4, §2.1, §2.2).
 
 The review ranks glucose-lowering drugs by their effect on bone: thiazolidinediones clearly raise fracture
-risk (especially in women), SGLT2 inhibitors may (take care with poor renal function), insulin causes
-hypoglycaemia and falls; metformin, GLP-1 RAs and DPP-4 inhibitors are bone-neutral or beneficial.
+risk (especially in women), SGLT2 inhibitors may (take care with poor renal function), insulin and the
+insulin secretagogues (sulfonylureas, glinides) cause hypoglycaemia and falls; metformin, GLP-1 RAs and DPP-4 inhibitors are bone-neutral or beneficial.
 The facts each rule concludes are the types of :mod:`service.kernel.facts.diabetes_drugs`.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
-from service.kernel.facts.diabetes_drugs import InsulinFacts, Sglt2Facts, TzdFacts
+from service.kernel.facts.diabetes_drugs import InsulinFacts, MetforminBar, Sglt2Facts, TzdFacts
 from service.kernel.findings import Finding, Indicator, Topic
-from service.kernel.record import DrugClass, PatientRecord, Problem, Sex
+from service.kernel.record import INSULIN_SECRETAGOGUES, DrugClass, PatientRecord, Problem, Sex
 from service.kernel.thresholds import RuleSettings
 from service.rules._registry import Moment, Rule
 from service.rules.definitions import (
@@ -24,10 +25,36 @@ from service.rules.definitions import (
     has_t2dm,
     hypoglycaemia_history,
     latest_onset,
+    on_dialysis,
+    renal_function,
     sources,
 )
 
 # --- tzd-fracture-risk ----------------------------------------------------------------------------
+
+
+def _with_alternatives(
+    record: PatientRecord, now: datetime, settings: RuleSettings, facts: TzdFacts
+) -> TzdFacts:
+    """Whether the card may name metformin (rules.md r3, "No contradictions").
+
+    "Metformin is named as an alternative only when renal function (365 days) ≥ 30 and not on dialysis
+    (the product label); otherwise the cards name a GLP-1 RA or a DPP-4 inhibitor (dose-adjusted for the
+    kidneys, except linagliptin)." Renal function unknown within the window is not ≥ 30: metformin is
+    not named, and the card says a renal function is needed first.
+    """
+    threshold = settings.metformin_min_renal_function
+    renal = renal_function(record, now, settings.renal_function_window_days, settings)
+    bar: MetforminBar | None
+    if on_dialysis(record, now, settings):
+        bar = MetforminBar.DIALYSIS
+    elif renal is None:
+        bar = MetforminBar.RENAL_UNKNOWN
+    elif renal.value < threshold:
+        bar = MetforminBar.RENAL_LOW
+    else:
+        bar = None
+    return replace(facts, metformin_bar=bar, renal=renal, metformin_threshold=threshold)
 
 
 def tzd_ordered(record: PatientRecord, now: datetime, settings: RuleSettings) -> Finding[TzdFacts] | None:
@@ -46,7 +73,7 @@ def tzd_ordered(record: PatientRecord, now: datetime, settings: RuleSettings) ->
         indicator = Indicator.INFO
     else:
         return None
-    facts = TzdFacts(draft_orders(tzd), fragility)
+    facts = _with_alternatives(record, now, settings, TzdFacts(draft_orders(tzd), fragility))
     return Finding(Topic.TZD_FRACTURE_RISK, indicator, facts, delete_drafts=sources(tzd))
 
 
@@ -62,7 +89,8 @@ def tzd_active(record: PatientRecord, now: datetime, settings: RuleSettings) -> 
     fragility = bone_fragility(record, now)
     if fragility is None:
         return None
-    return Finding(Topic.TZD_FRACTURE_RISK, Indicator.WARNING, TzdFacts(chart_orders(on_tzd), fragility))
+    facts = _with_alternatives(record, now, settings, TzdFacts(chart_orders(on_tzd), fragility))
+    return Finding(Topic.TZD_FRACTURE_RISK, Indicator.WARNING, facts)
 
 
 # --- sglt2-fracture-caution -----------------------------------------------------------------------
@@ -93,13 +121,16 @@ def sglt2_ordered(record: PatientRecord, now: datetime, settings: RuleSettings) 
 def insulin_ordered(
     record: PatientRecord, now: datetime, settings: RuleSettings
 ) -> Finding[InsulinFacts] | None:
-    """A draft insulin and (age ≥ the older-adult age with BF, or any history of hypoglycaemia).
+    """A draft insulin, or (r3) a draft sulfonylurea or glinide (the insulin secretagogues), and (age ≥ the
+    older-adult age with BF, or any history of hypoglycaemia).
 
     Age is completed years on today's date; without a birth date only the hypoglycaemia history counts.
     A hypoglycaemia Condition counts whatever its clinical status: a history is what raises the risk.
+    A combination product (e.g. glimepiride with metformin) counts by its secretagogue ingredient.
     """
     insulin = record.drafts_of(DrugClass.INSULIN)
-    if not insulin:
+    secretagogues = [m for m in record.drafts if INSULIN_SECRETAGOGUES & m.classes and m not in insulin]
+    if not (insulin or secretagogues):
         return None
     age = record.patient.age_on(now.date())
     fragility = bone_fragility(record, now)
@@ -108,13 +139,15 @@ def insulin_ordered(
     if not (older_with_fragility or hypoglycaemia):
         return None
     facts = InsulinFacts(
-        orders=draft_orders(insulin),
+        orders=draft_orders([*insulin, *secretagogues]),
         age=age,
         older_age_years=settings.older_adult_age_years,
         older_with_fragility=older_with_fragility,
         hypoglycaemia=hypoglycaemia,
         hypoglycaemia_onset=latest_onset(record, Problem.HYPOGLYCAEMIA) if hypoglycaemia else None,
         fragility=fragility,
+        insulin=bool(insulin),
+        secretagogue=bool(secretagogues),
     )
     return Finding(Topic.INSULIN_HYPOGLYCEMIA_FALL_RISK, Indicator.WARNING, facts)
 

@@ -16,6 +16,18 @@ Readings of rules.md chosen here (a careful clinician's):
   recorded date" the earliest first date of those therapies. A therapy's first recorded date is the
   earliest dated exposure of the drug classes that make it apply now.
 - "Vitamin D supplement" is native or active vitamin D (rules.md lists calcitriol and alfacalcidol).
+- (r3) "A calcium result of either kind (total or ionised) is the calcium test."
+- (r3) "Ordered, not yet resulted": an overdue test with an active or completed ServiceRequest authored
+  within its interval and within 92 days is not offered again; the card says "ordered on …, no result
+  yet". When every overdue test is so ordered the card does not fire, and the tests so ordered give no
+  due date: the reminder is not delivered while the order is pending (the evaluation no longer gives its
+  date, so it is cancelled, and it is pending again if the order is lost or entered in error).
+- (r3) The due date is "never a date after the therapy's own window has ended": a therapy that applies
+  through a recent exposure (a bisphosphonate exposure, or the denosumab dose D, within 365 days) ends on
+  the last day of that window; a test whose due date falls after the end of every therapy that calls for
+  it gives no due date (the test will not be needed). An active order has no end.
+- (r3) Oncology regimens (denosumab 120 mg, zoledronic acid 4 mg) raise no monitoring: the mapping gives
+  them their own classes only, so no therapy here counts them.
 """
 
 from __future__ import annotations
@@ -44,12 +56,13 @@ from service.rules.definitions import (
     has_t2dm,
     last_exposure,
     last_result,
+    ordered_not_resulted,
     within,
 )
 
 #: The results that count for each test (``labs``), and what the card orders for it.
 _LABS: dict[Check, frozenset[Lab]] = {
-    Check.CALCIUM: frozenset({Lab.CALCIUM}),
+    Check.CALCIUM: frozenset({Lab.CALCIUM, Lab.IONISED_CALCIUM}),
     Check.RENAL_FUNCTION: frozenset({Lab.EGFR, Lab.CREATININE_CLEARANCE, Lab.CREATININE}),
     Check.TURNOVER_MARKER: BONE_TURNOVER_MARKERS,
     Check.BMD: BMD_RESULTS,
@@ -80,14 +93,21 @@ def _since(record: PatientRecord, classes: list[DrugClass]) -> date | None:
 def _antiresorptive(record: PatientRecord, now: datetime, settings: RuleSettings) -> Therapy | None:
     recent = settings.antiresorptive_recent_days
     classes: list[DrugClass] = []
+    ends: list[date | None] = []
     last_bp = last_exposure(record, DrugClass.BISPHOSPHONATE, now)
-    if active(record, DrugClass.BISPHOSPHONATE) or (last_bp is not None and within(last_bp, now, recent)):
+    if active(record, DrugClass.BISPHOSPHONATE):
         classes.append(DrugClass.BISPHOSPHONATE)
+        ends.append(None)
+    elif last_bp is not None and within(last_bp, now, recent):
+        classes.append(DrugClass.BISPHOSPHONATE)
+        ends.append(add_days(last_bp.date(), recent))
     d = denosumab_last_dose(record, now)
     if d is not None and within(d, now, recent):
         classes.append(DrugClass.DENOSUMAB)
+        ends.append(add_days(d, recent))
     if not classes:
         return None
+    until = None if None in ends else max(e for e in ends if e is not None)
     every = settings.monitoring_interval_days
     drugs = [m for m in record.medications if set(classes) & m.classes and m.is_exposure]
     return Therapy(
@@ -95,6 +115,7 @@ def _antiresorptive(record: PatientRecord, now: datetime, settings: RuleSettings
         _names(drugs),
         _since(record, classes),
         ((Check.CALCIUM, every), (Check.RENAL_FUNCTION, every), (Check.TURNOVER_MARKER, every)),
+        until,
     )
 
 
@@ -140,9 +161,10 @@ def therapies(record: PatientRecord, now: datetime, settings: RuleSettings) -> t
 
 
 def check_statuses(
-    record: PatientRecord, now: datetime, applying: tuple[Therapy, ...]
+    record: PatientRecord, now: datetime, applying: tuple[Therapy, ...], settings: RuleSettings
 ) -> tuple[CheckStatus, ...]:
-    """Each test once, with the shortest interval and the earliest first date of its therapies."""
+    """Each test once, with the shortest interval and the earliest first date of its therapies, and the
+    pending order of it (r3)."""
     intervals: dict[Check, int] = {}
     starts: dict[Check, date] = {}
     for therapy in applying:
@@ -159,8 +181,35 @@ def check_statuses(
         else:
             due = starts.get(test)
             overdue = True
-        statuses.append(CheckStatus(test, days, last, due, overdue))
+        ordered = ordered_not_resulted(record, _LABS[test], now, days, settings)
+        statuses.append(CheckStatus(test, days, last, due, overdue, ordered))
     return tuple(statuses)
+
+
+def _ends(applying: tuple[Therapy, ...]) -> dict[Check, date | None]:
+    """The last day each test is called for: the latest end of its therapies (None: no end)."""
+    ends: dict[Check, list[date | None]] = {}
+    for therapy in applying:
+        for test, _days in therapy.tests:
+            ends.setdefault(test, []).append(therapy.until)
+    return {test: _latest_end(days) for test, days in ends.items()}
+
+
+def _latest_end(ends: list[date | None]) -> date | None:
+    known = [e for e in ends if e is not None]
+    return None if len(known) < len(ends) else max(known)
+
+
+def due_date(applying: tuple[Therapy, ...], tests: tuple[CheckStatus, ...]) -> date | None:
+    """The reminder's due date: the earliest due date of a test not ordered and pending, and never after
+    the end of the therapies that call for it (r3)."""
+    ends = _ends(applying)
+    dues: list[date] = []
+    for s in tests:
+        end = ends.get(s.check)
+        if s.due is not None and s.ordered is None and (end is None or s.due <= end):
+            dues.append(s.due)
+    return min(dues) if dues else None
 
 
 def monitoring_overdue(
@@ -173,16 +222,15 @@ def monitoring_overdue(
     applying = therapies(record, now, settings)
     if not applying:
         return None
-    facts = MonitoringFacts(applying, check_statuses(record, now, applying))
-    overdue = facts.overdue
-    dues = [s.due for s in facts.tests if s.due is not None]
+    facts = MonitoringFacts(applying, check_statuses(record, now, applying, settings))
+    to_order = facts.to_order
     return Finding(
         topic=Topic.MONITORING_OVERDUE,
         indicator=Indicator.WARNING,
         facts=facts,
-        due=min(dues) if dues else None,
-        lab_orders=tuple(dict.fromkeys(_ORDER[s.check] for s in overdue)),
-        fires=bool(overdue),
+        due=due_date(applying, facts.tests),
+        lab_orders=tuple(dict.fromkeys(_ORDER[s.check] for s in to_order)),
+        fires=bool(to_order),
     )
 
 

@@ -3,6 +3,12 @@
 Four info cards, none time-bound: a T2DM phenotype with high fracture risk and no recent DXA, a fall-risk
 assessment that is due, obesity that hides fracture risk, and untreated vitamin D deficiency.
 Every threshold and window comes from :class:`RuleSettings`.
+
+Revision 3: the phenotype from age 50; a DXA or fall-risk assessment ordered and not yet resulted keeps
+its card quiet (the card's only finding is that missing result); no obesity card in pregnancy; the
+vitamin D card is silent while ``hypercalcemia-on-therapy`` fires, and otherwise never advises calcium
+with high calcium, nor more than the renal team advises with renal function below 30 or on dialysis
+("No contradictions": decided here from the record, so each rule stays a pure function of it).
 """
 
 from __future__ import annotations
@@ -38,9 +44,20 @@ from service.rules.definitions import (
     egfr,
     has_result,
     has_t2dm,
+    high_calcium,
     last_result,
     latest,
+    on_dialysis,
+    ordered_not_resulted,
+    pregnant,
+    renal_function,
     t2dm_onset,
+)
+
+#: The therapies of ``hypercalcemia-on-therapy`` (rules.md: "active calcium or vitamin D supplement or
+#: anabolic"): with high calcium and one of them active, that card fires and the vitamin D card does not.
+_HYPERCALCAEMIC = frozenset(
+    {DrugClass.CALCIUM_SUPPLEMENT, DrugClass.NATIVE_VITAMIN_D, DrugClass.ACTIVE_VITAMIN_D, DrugClass.ANABOLIC}
 )
 
 LONG_DURATION = PhenotypeKind.LONG_DURATION
@@ -98,11 +115,21 @@ def diabetic_fracture_risk_phenotype(
     often code the CKD stage (N18.4) apart from the diabetes; the card then says "chronic kidney disease".
     A BMD result is any DXA BMD, T-score or Z-score at any site (a forearm T-score counts).
 
+    (r3) From age 50 (a setting; an unknown birth date does not hide the card, as for the other age limits
+    of the shared definitions). A BMD result includes a DXA Procedure or DiagnosticReport (the mapping
+    makes them BMD results). A DXA ordered and not yet resulted (an active or completed ServiceRequest
+    within the window and within 92 days) keeps the card quiet: the DXA is its only offer.
+
     facts: :class:`PhenotypeFacts`.
     """
     if not has_t2dm(record):
         return None
+    age = record.patient.age_on(now.date())
+    if age is not None and age < settings.phenotype_min_age_years:
+        return None
     if has_result(record, BMD_RESULTS, now, settings.bmd_window_days):
+        return None
+    if ordered_not_resulted(record, BMD_RESULTS, now, settings.bmd_window_days, settings) is not None:
         return None
     phenotypes = _phenotypes(record, now, settings)
     if not phenotypes:
@@ -126,7 +153,8 @@ def fall_risk_assessment_due(
     """T2DM and bone fragility, and no fall-risk assessment (Observation or Procedure) in the window.
 
     T2DM §2.1 asks for systematic fall screening in T2DM with osteoporosis; the 365-day interval is a
-    *default*. facts: :class:`FallRiskFacts`.
+    *default*. (r3) An assessment ordered and not yet resulted keeps the card quiet.
+    facts: :class:`FallRiskFacts`.
     """
     if not has_t2dm(record):
         return None
@@ -134,6 +162,9 @@ def fall_risk_assessment_due(
     if fragility is None:
         return None
     if has_result(record, Lab.FALL_RISK_ASSESSMENT, now, settings.fall_risk_window_days):
+        return None
+    window = settings.fall_risk_window_days
+    if ordered_not_resulted(record, Lab.FALL_RISK_ASSESSMENT, now, window, settings) is not None:
         return None
     return Finding(
         topic=Topic.FALL_RISK_ASSESSMENT_DUE,
@@ -179,8 +210,13 @@ def obesity_bone_assessment(
     only to a patient recorded as female, the male one only to a patient recorded as male; for sex
     unknown or other the waist criterion is skipped (no threshold is known) and BMI alone decides.
 
+    (r3) Not in pregnancy: weight, BMI and waist are those of the pregnancy, and the card's advice is not
+    for it.
+
     facts: :class:`ObesityFacts` (the latest BMI and waist within the window, or None).
     """
+    if pregnant(record, now, settings):
+        return None
     population = _population(record, now)
     if population is None:
         return None
@@ -220,6 +256,11 @@ def vitamin_d_deficiency(
     calcitriol or alfacalcidol order does not silence the card (the card names it). No suggestion:
     a recheck belongs after repletion, not today (rules.md offers detail only). T2DM §2.3.
 
+    (r3, "No contradictions") Not when ``hypercalcemia-on-therapy`` fires (high calcium with an active
+    calcium or vitamin D supplement or anabolic). With high calcium otherwise, the card says to find the
+    cause (PTH) first and advises no calcium supplement; with renal function (365 days) below 30 or on
+    dialysis, calcium intake is as the renal team advises (KDIGO).
+
     facts: :class:`VitaminDFacts`.
     """
     population = _population(record, now)
@@ -230,6 +271,12 @@ def vitamin_d_deficiency(
         return None
     if active(record, DrugClass.NATIVE_VITAMIN_D):
         return None
+    high = high_calcium(record, now, settings)
+    if high is not None and any(m.active and _HYPERCALCAEMIC & m.classes for m in record.medications):
+        return None  # hypercalcemia-on-therapy fires: its advice (reduce supplements first) stands alone
+    dialysis = on_dialysis(record, now, settings)
+    renal = renal_function(record, now, settings.renal_function_window_days, settings)
+    renal_team = dialysis or (renal is not None and renal.value < settings.renal_team_calcium_below)
     return Finding(
         topic=Topic.VITAMIN_D_DEFICIENCY,
         indicator=Indicator.INFO,
@@ -239,6 +286,10 @@ def vitamin_d_deficiency(
             tuple(m.name for m in active(record, DrugClass.ACTIVE_VITAMIN_D)),
             bool(active(record, DrugClass.CALCIUM_SUPPLEMENT)),
             settings.vitamin_d_deficient_ng_per_ml,
+            high.calcium if high is not None else None,
+            renal_team,
+            renal if renal_team else None,
+            dialysis,
         ),
     )
 

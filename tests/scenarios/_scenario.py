@@ -20,6 +20,7 @@ _LISTS = {
     "observations": "Observation",
     "procedures": "Procedure",
     "medications": "MedicationRequest",
+    "service_requests": "ServiceRequest",
 }
 _PREFETCH_KEY = PREFETCH_KEY_BY_TYPE
 _DEFAULT_STATUS = {

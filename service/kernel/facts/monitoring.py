@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from service.kernel.record import Measurement
+from service.kernel.record import Measurement, TestOrder
 
 
 class Check(StrEnum):
@@ -36,6 +36,7 @@ class Therapy:
     names: tuple[str, ...]  # the drugs as charted
     since: date | None  # first recorded date of the classes that make it apply
     tests: tuple[tuple[Check, int], ...]  # (test, interval in days)
+    until: date | None = None  # r3: the last day it applies (None: an active order, no end in sight)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,7 @@ class CheckStatus:
     last: Measurement | None  # the latest result, any age
     due: date | None  # the day it falls (or fell) due; None: never done and no therapy date
     overdue: bool
+    ordered: TestOrder | None = None  # r3: ordered and not yet resulted: not offered again
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,16 @@ class MonitoringFacts:
     def overdue(self) -> tuple[CheckStatus, ...]:
         """The overdue tests, in the order of ``tests``."""
         return tuple(s for s in self.tests if s.overdue)
+
+    @property
+    def to_order(self) -> tuple[CheckStatus, ...]:
+        """The overdue tests to order: not ordered already (r3, "Ordered, not yet resulted")."""
+        return tuple(s for s in self.tests if s.overdue and s.ordered is None)
+
+    @property
+    def awaited(self) -> tuple[CheckStatus, ...]:
+        """The overdue tests ordered and not yet resulted ("ordered on …, no result yet")."""
+        return tuple(s for s in self.tests if s.overdue and s.ordered is not None)
 
     @property
     def up_to_date(self) -> tuple[CheckStatus, ...]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from service.kernel.clinical import BoneFragility, RenalFunction
+from service.kernel.clinical import BoneFragility, RenalFunction, SerumCalcium
 from service.kernel.record import Measurement, Sex
 from service.kernel.thresholds import PopulationProfile
 
@@ -90,6 +90,11 @@ class VitaminDFacts:
 
     ``active_vitamin_d`` names the active calcitriol or alfacalcidol orders (they do not replete 25-OH
     vitamin D); ``calcium_supplement`` is True when a calcium supplement is active.
+
+    (r3, "No contradictions") ``high_calcium`` is the high calcium result, when there is one: the card
+    then says to find the cause (PTH) first and advises no calcium supplement. ``renal_team`` is True
+    with renal function below the KDIGO threshold or on dialysis: calcium intake is then as the renal
+    team advises (``renal`` the renal function that decided, ``dialysis`` when on dialysis).
     """
 
     population: Population
@@ -97,3 +102,7 @@ class VitaminDFacts:
     active_vitamin_d: tuple[str, ...]
     calcium_supplement: bool
     threshold: float
+    high_calcium: SerumCalcium | None = None
+    renal_team: bool = False
+    renal: RenalFunction | None = None
+    dialysis: bool = False

@@ -9,7 +9,7 @@ import pytest
 
 from service.cards import render
 from service.kernel.findings import Finding
-from service.kernel.record import BmdSite, Lab, PatientRecord, Problem, Sex
+from service.kernel.record import BmdSite, DrugClass, Lab, PatientRecord, Problem, Sex
 from service.rules.diabetes_drugs import insulin_ordered, sglt2_ordered, tzd_active, tzd_ordered
 from tests.builders import NOW, ago, born_years_ago, condition, draft, lab, medication, patient, record
 from tests.service.rules._drug_records import (
@@ -36,7 +36,7 @@ def _card(finding: Finding | None, rec: PatientRecord, language: str) -> dict[st
 def _fragile_tzd_order() -> PatientRecord:
     return record(
         conditions=[osteoporosis(date(2019, 5, 2))],
-        labs=[lab(Lab.T_SCORE, -2.8, 300, site=BmdSite.LUMBAR_SPINE)],
+        labs=[lab(Lab.T_SCORE, -2.8, 300, site=BmdSite.LUMBAR_SPINE), lab(Lab.EGFR, 64, 40)],
         meds=[medication(ORAL_BP, 900, name="alendronate 70 mg", status="completed")],
         drafts=[draft(METFORMIN, id="met"), draft(TZD, name=LONG_NAME, id="pio")],
     )
@@ -157,3 +157,48 @@ def test_insulin_card_for_hypoglycaemia_alone_does_not_claim_older_age() -> None
     card = _card(insulin_ordered(rec, NOW, SETTINGS), rec, "en")
     assert "history of hypoglycaemia" in card["detail"]
     assert "age 50" not in card["detail"] and "Bone fragility" not in card["detail"]
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_tzd_card_without_metformin_names_the_renal_function_and_a_kidney_dosed_dpp4(language: str) -> None:
+    rec = record(
+        conditions=[osteoporosis()],
+        labs=[lab(Lab.EGFR, 24, 12)],
+        drafts=[draft(TZD, name="pioglitazone 15 mg", id="pio")],
+    )
+    detail = _card(tzd_ordered(rec, NOW, SETTINGS), rec, language)["detail"]
+    assert ("二甲双胍" if language == "zh" else "Metformin is not named") in detail
+    assert ("首选" if language == "zh" else "first-line") not in detail
+    assert "24" in detail and ago(12).date().isoformat() in detail
+    assert ("利格列汀除外" if language == "zh" else "except linagliptin") in detail
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_tzd_card_on_dialysis_says_so_and_without_renal_function_asks_for_it(language: str) -> None:
+    dialysis = record(
+        conditions=[osteoporosis(), condition(Problem.DIALYSIS, onset=date(2024, 1, 5))],
+        labs=[lab(Lab.EGFR, 70, 12)],
+        drafts=[draft(TZD)],
+    )
+    assert ("透析" if language == "zh" else "on dialysis") in _card(
+        tzd_ordered(dialysis, NOW, SETTINGS), dialysis, language
+    )["detail"]
+    unknown = record(conditions=[osteoporosis()], drafts=[draft(TZD)])
+    detail = _card(tzd_ordered(unknown, NOW, SETTINGS), unknown, language)["detail"]
+    assert (
+        "近12个月无肾功能结果" if language == "zh" else "no renal function in the past 12 months"
+    ) in detail
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_secretagogue_card_speaks_of_secretagogues(language: str) -> None:
+    rec = record(
+        who=patient(Sex.MALE, born_years_ago(71)),
+        conditions=[osteoporosis()],
+        drafts=[draft({DrugClass.SULFONYLUREA}, name="glimepiride 2 mg")],
+    )
+    card = _card(insulin_ordered(rec, NOW, SETTINGS), rec, language)
+    assert ("磺脲类" if language == "zh" else "Sulfonylureas") in card["summary"]
+    assert "glimepiride 2 mg" in card["detail"]
+    assert ("促进胰岛素分泌" if language == "zh" else "stimulate insulin release") in card["detail"]
+    assert ("胰岛素易引起低血糖" if language == "zh" else "Insulin readily") not in card["detail"]

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from cds_hooks.models import Card
 from service.cards import render
 from service.kernel.record import DrugClass, ExposureKind, Lab, PatientRecord
+from service.kernel.record import TestOrder as ServiceRequestFact
 from service.kernel.thresholds import RuleSettings
 from service.rules.monitoring import monitoring_overdue
-from tests.builders import NOW, lab, medication, record
+from tests.builders import NOW, ago, lab, medication, record
 from tests.service.rules._bone_therapy_records import alendronate, t2dm
 
 S = RuleSettings()
@@ -85,3 +88,32 @@ def test_renal_bmd_and_supplement_tests_order_their_codes() -> None:
     assert len(zh.summary) < 140
     for word in ("抗骨吸收治疗", "促骨形成治疗", "钙剂/维生素D补充", "甲状旁腺激素", "25-羟维生素D"):
         assert word in detail(zh), word
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_an_ordered_test_is_named_as_ordered_and_not_offered_again(lang: str) -> None:
+    ordered = replace(
+        REC, test_orders=(ServiceRequestFact(Lab.CALCIUM, "active", ago(10), "ServiceRequest/ca"),)
+    )
+    c = card(ordered, lang)
+    text = detail(c)
+    day = ago(10).date().isoformat()
+    assert (f"已于 {day} 开单，尚无结果" if lang == "zh" else f"ordered on {day}, no result yet") in text
+    offered = [
+        a.resource["code"]["coding"][0]["code"]
+        for s in c.suggestions or []
+        for a in s.actions or []
+        if a.resource is not None
+    ]
+    assert offered == ["41171-0"]  # CTX still offered; the calcium (2000-8) not again
+    assert ("血清钙" if lang == "zh" else "calcium") not in c.summary
+
+
+@pytest.mark.parametrize(
+    ("lang", "name"), [("en", "ionised calcium 1.1 mmol/L"), ("zh", "离子钙 1.1 mmol/L")]
+)
+def test_an_ionised_calcium_is_quoted_as_such(lang: str, name: str) -> None:
+    rec = record(
+        alendronate(844), labs=(lab(Lab.IONISED_CALCIUM, 1.1, 400, unit="mmol/L"), lab(Lab.EGFR, 64, 180))
+    )
+    assert name in detail(card(rec, lang))

@@ -400,3 +400,54 @@ def test_the_kidney_phenotype_quotes_renal_function_as_every_card_does(language:
     detail = render(finding, record, NOW, language).detail or ""
     assert words in detail  # the value as reported, not rounded to a whole number
     assert phrases(language).renal(finding.facts.egfr) in detail
+
+
+# --- revision 3: the vitamin D card never advises calcium with high calcium, nor against the renal team ---
+
+
+def _vitamin_d_card(record: PatientRecord, language: str) -> Card:
+    finding = vitamin_d_deficiency(record, NOW, CN)
+    assert finding is not None
+    card = render(finding, record, NOW, language)
+    assert len(card.summary) < 140
+    return card
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_vitamin_d_card_with_high_calcium_says_find_the_cause_and_no_calcium(language: str) -> None:
+    record = rec(
+        condition(Problem.T2DM, onset=date(2018, 1, 1)),
+        labs=(lab(Lab.VITAMIN_D, 12.0, 20), lab(Lab.CALCIUM, 2.74, 10)),
+    )
+    card = _vitamin_d_card(record, language)
+    detail = card.detail or ""
+    assert (
+        "请先查明原因（PTH）；不补钙"
+        if language == "zh"
+        else "find the cause (PTH) first; no calcium supplement"
+    ) in detail
+    assert "2.74" in detail
+    assert ("同时补钙" if language == "zh" else "together with calcium") not in detail
+    assert ("建议补充维生素D和钙" if language == "zh" else "replete with calcium") not in card.summary
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_vitamin_d_card_with_renal_function_below_30_leaves_calcium_to_the_renal_team(language: str) -> None:
+    record = rec(
+        condition(Problem.T2DM, onset=date(2018, 1, 1)),
+        labs=(lab(Lab.VITAMIN_D, 12.0, 20), lab(Lab.EGFR, 24, 15)),
+    )
+    detail = _vitamin_d_card(record, language).detail or ""
+    assert (
+        "钙摄入量遵肾内科意见（KDIGO指南）" if language == "zh" else "as the renal team advises (KDIGO)"
+    ) in detail
+    assert "24" in detail
+    assert ("同时补钙" if language == "zh" else "together with calcium") not in detail
+    dialysis = rec(
+        condition(Problem.T2DM, onset=date(2018, 1, 1)),
+        condition(Problem.DIALYSIS, onset=date(2024, 1, 1)),
+        labs=(lab(Lab.VITAMIN_D, 12.0, 20),),
+    )
+    assert ("透析" if language == "zh" else "on dialysis") in (
+        _vitamin_d_card(dialysis, language).detail or ""
+    )

@@ -6,8 +6,19 @@ from datetime import date
 
 import pytest
 
+from service.kernel.facts.diabetes_drugs import MetforminBar
 from service.kernel.findings import Indicator, Topic
-from service.kernel.record import BmdSite, ExposureKind, Lab, PatientRecord, Problem, Sex
+from service.kernel.record import (
+    BmdSite,
+    ConditionFact,
+    DrugClass,
+    ExposureKind,
+    Lab,
+    Measurement,
+    PatientRecord,
+    Problem,
+    Sex,
+)
 from service.kernel.thresholds import RuleSettings
 from service.rules import Moment, evaluate
 from service.rules.diabetes_drugs import insulin_ordered, sglt2_ordered, tzd_active, tzd_ordered
@@ -281,3 +292,99 @@ def test_no_insulin_draft_no_card() -> None:
         drafts=[draft(METFORMIN)],
     )
     assert insulin_ordered(rec, NOW, SETTINGS) is None
+
+
+# --- r3: the insulin secretagogues (sulfonylurea, glinide) ----------------------------------------
+
+SULFONYLUREA = {DrugClass.SULFONYLUREA}
+GLINIDE = {DrugClass.GLINIDE}
+
+
+@pytest.mark.parametrize("classes", [SULFONYLUREA, GLINIDE, {DrugClass.SULFONYLUREA, DrugClass.METFORMIN}])
+@pytest.mark.parametrize(
+    ("birth", "fires"),
+    [
+        (born_years_ago(65), True),
+        (born_years_ago(65, days_after=1), False),
+        (born_years_ago(66), True),
+    ],
+)
+def test_a_secretagogue_draft_is_read_as_insulin(classes: set[DrugClass], birth: date, fires: bool) -> None:
+    rec = record(
+        who=patient(birth=birth), conditions=[osteoporosis()], drafts=[draft(classes, name="glimepiride")]
+    )
+    finding = insulin_ordered(rec, NOW, SETTINGS)
+    assert (finding is not None) is fires
+    if finding is not None:
+        assert finding.indicator is Indicator.WARNING
+        assert finding.facts.secretagogue is True and finding.facts.insulin is False
+        assert finding.facts.orders.names == ("glimepiride",)
+
+
+def test_a_secretagogue_with_a_history_of_hypoglycaemia_fires_at_any_age() -> None:
+    rec = record(
+        who=patient(birth=born_years_ago(40)),
+        conditions=[condition(Problem.HYPOGLYCAEMIA, active=False, onset=date(2014, 1, 2))],
+        drafts=[draft(GLINIDE, name="repaglinide")],
+    )
+    finding = insulin_ordered(rec, NOW, SETTINGS)
+    assert finding is not None and finding.facts.hypoglycaemia is True
+
+
+def test_insulin_and_a_secretagogue_drafted_together_make_one_finding_naming_both() -> None:
+    rec = record(
+        conditions=[condition(Problem.HYPOGLYCAEMIA)],
+        drafts=[
+            draft(INSULIN, name="insulin glargine", id="a"),
+            draft(SULFONYLUREA, name="gliclazide", id="b"),
+        ],
+    )
+    finding = insulin_ordered(rec, NOW, SETTINGS)
+    assert finding is not None
+    assert finding.facts.insulin is True and finding.facts.secretagogue is True
+    assert finding.facts.orders.names == ("insulin glargine", "gliclazide")
+
+
+def test_an_active_secretagogue_without_a_draft_is_no_order_time_card() -> None:
+    rec = record(conditions=[condition(Problem.HYPOGLYCAEMIA)], meds=[medication(SULFONYLUREA, 30)])
+    assert insulin_ordered(rec, NOW, SETTINGS) is None
+
+
+# --- r3: metformin named only with renal function >= 30 and not on dialysis ----------------------
+
+
+@pytest.mark.parametrize(
+    ("labs", "conditions", "bar"),
+    [
+        ([lab(Lab.EGFR, 30, 10)], [], None),  # at the threshold: metformin named
+        ([lab(Lab.EGFR, 29.9, 10)], [], MetforminBar.RENAL_LOW),
+        (
+            [lab(Lab.EGFR, 29.9, 366), lab(Lab.EGFR, 55, 400)],
+            [],
+            MetforminBar.RENAL_UNKNOWN,
+        ),  # none in 365 days
+        ([lab(Lab.EGFR, 29.9, 365)], [], MetforminBar.RENAL_LOW),  # day 365 is in the window
+        (
+            [lab(Lab.EGFR, 70, 10)],
+            [condition(Problem.DIALYSIS, onset=date(2024, 1, 5))],
+            MetforminBar.DIALYSIS,
+        ),
+        ([lab(Lab.EGFR, 70, 10), lab(Lab.CREATININE_CLEARANCE, 25, 9)], [], MetforminBar.RENAL_LOW),  # lowest
+    ],
+)
+def test_tzd_card_names_metformin_only_with_renal_function_of_30_or_more(
+    labs: list[Measurement], conditions: list[ConditionFact], bar: MetforminBar | None
+) -> None:
+    drafted = record(conditions=[osteoporosis(), *conditions], labs=labs, drafts=[draft(TZD)])
+    on_tzd = record(conditions=[osteoporosis(), *conditions], labs=labs, meds=[medication(TZD, 400)])
+    for finding in (tzd_ordered(drafted, NOW, SETTINGS), tzd_active(on_tzd, NOW, SETTINGS)):
+        assert finding is not None
+        assert finding.facts.metformin_bar is bar
+        assert (finding.facts.renal is None) is (bar is MetforminBar.RENAL_UNKNOWN)
+
+
+def test_the_metformin_threshold_is_a_setting() -> None:
+    rec = record(conditions=[osteoporosis()], labs=[lab(Lab.EGFR, 40, 10)], drafts=[draft(TZD)])
+    assert tzd_ordered(rec, NOW, SETTINGS).facts.metformin_bar is None  # type: ignore[union-attr]
+    stricter = RuleSettings(metformin_min_renal_function=45)
+    assert tzd_ordered(rec, NOW, stricter).facts.metformin_bar is MetforminBar.RENAL_LOW  # type: ignore[union-attr]

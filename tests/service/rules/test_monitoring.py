@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -15,11 +16,13 @@ from service.kernel.record import (
     Lab,
     Measurement,
     MedicationExposure,
+    PatientRecord,
     Problem,
 )
+from service.kernel.record import TestOrder as ServiceRequestFact
 from service.kernel.thresholds import RuleSettings
 from service.rules.monitoring import monitoring_overdue
-from tests.builders import NOW, lab, medication, record
+from tests.builders import NOW, ago, lab, medication, record
 from tests.service.rules._bone_therapy_records import alendronate, denosumab, t2dm
 
 S = RuleSettings()
@@ -199,3 +202,127 @@ def test_the_typed_finding_becomes_a_reminder_named_by_its_topic() -> None:
     finding = monitoring_overdue(record(alendronate(400)), NOW, S)
     assert finding is not None and isinstance(finding.facts, MonitoringFacts)
     assert _wanted([finding]) == {("monitoring-overdue", day(-400)): "monitoring-overdue"}
+
+
+# --- r3: a calcium of either kind, ordered-not-yet-resulted, the therapy's window, oncology ------
+
+
+def _ordered(rec: PatientRecord, *orders: tuple[Lab, int, str]) -> PatientRecord:
+    """The record with ServiceRequests (test, days ago, status)."""
+    return replace(
+        rec,
+        test_orders=tuple(
+            ServiceRequestFact(test, status, ago(days), f"ServiceRequest/{test.value}-{days}")
+            for test, days, status in orders
+        ),
+    )
+
+
+@pytest.mark.parametrize(("age", "overdue"), [(365, False), (366, True)])
+def test_an_ionised_calcium_is_the_calcium_test(age: int, overdue: bool) -> None:
+    labs = (lab(Lab.IONISED_CALCIUM, 1.2, age), lab(Lab.EGFR, 70, 10), lab(Lab.CTX, 0.3, 10))
+    finding = monitoring_overdue(record(alendronate(800), labs=labs), NOW, S)
+    assert finding is not None
+    assert overdue_checks(finding) == ({Check.CALCIUM} if overdue else set())
+    assert finding.due == day(366 - age)
+
+
+def _three_ordered(days: int, status: str = "active") -> PatientRecord:
+    rec = record(alendronate(800), labs=antiresorptive_labs(400))
+    return _ordered(rec, (Lab.CALCIUM, days, status), (Lab.CREATININE, days, status), (Lab.CTX, days, status))
+
+
+@pytest.mark.parametrize(
+    ("days", "status", "pending"),
+    [
+        (10, "active", True),
+        (92, "completed", True),  # day 92 of the order window
+        (93, "active", False),  # older than 92 days: treated as lost
+        (10, "revoked", False),
+        (10, "draft", False),
+        (10, "entered-in-error", False),
+    ],
+)
+def test_every_overdue_test_ordered_and_pending_keeps_the_card_and_its_reminder_quiet(
+    days: int, status: str, pending: bool
+) -> None:
+    finding = monitoring_overdue(_three_ordered(days, status), NOW, S)
+    assert finding is not None
+    assert finding.fires is not pending
+    assert overdue_checks(finding) == {Check.CALCIUM, Check.RENAL_FUNCTION, Check.TURNOVER_MARKER}
+    if pending:
+        assert finding.lab_orders == ()
+        assert finding.due is None  # no reminder while the orders are pending
+        assert all(s.ordered is not None for s in finding.facts.overdue)
+    else:
+        assert set(finding.lab_orders) == {Lab.CALCIUM, Lab.EGFR, Lab.CTX}
+        assert finding.due == day(-34)
+
+
+def test_a_result_after_the_order_resolves_it() -> None:
+    rec = _ordered(
+        record(alendronate(800), labs=(*antiresorptive_labs(400), lab(Lab.CALCIUM, 2.3, 3))),
+        (Lab.CALCIUM, 10, "active"),
+    )
+    finding = monitoring_overdue(rec, NOW, S)
+    assert finding is not None and finding.fires
+    assert overdue_checks(finding) == {Check.RENAL_FUNCTION, Check.TURNOVER_MARKER}
+
+
+def test_a_partly_ordered_card_fires_and_offers_only_what_is_not_ordered() -> None:
+    rec = _ordered(record(alendronate(800), labs=antiresorptive_labs(400)), (Lab.CALCIUM, 10, "active"))
+    finding = monitoring_overdue(rec, NOW, S)
+    assert finding is not None and finding.fires
+    assert finding.lab_orders == (Lab.EGFR, Lab.CTX)
+    assert [s.check for s in finding.facts.awaited] == [Check.CALCIUM]
+    assert finding.due == day(-34)  # renal function and the marker are still due since then
+
+
+def test_an_ionised_calcium_order_is_the_calcium_order() -> None:
+    rec = _ordered(
+        record(alendronate(800), labs=antiresorptive_labs(400)), (Lab.IONISED_CALCIUM, 5, "active")
+    )
+    finding = monitoring_overdue(rec, NOW, S)
+    assert finding is not None and Lab.CALCIUM not in finding.lab_orders
+
+
+@pytest.mark.parametrize(("last_exposure", "due"), [(299, day(66)), (300, None)])
+def test_the_due_date_is_never_after_the_therapy_window(last_exposure: int, due: date | None) -> None:
+    """A past bisphosphonate applies up to last + 365 days; a test due after that gives no date."""
+    past = medication({DrugClass.BISPHOSPHONATE}, last_exposure, status="completed")
+    finding = monitoring_overdue(record(past, labs=antiresorptive_labs(300)), NOW, S)
+    assert finding is not None and not finding.fires
+    # the tests fall due on day 66 from now; the therapy ends 365 - last_exposure days from now
+    assert finding.facts.therapies[0].until == day(365 - last_exposure)
+    assert finding.due == due
+
+
+def test_the_denosumab_window_ends_at_d_plus_365() -> None:
+    finding = monitoring_overdue(record(denosumab(200), labs=antiresorptive_labs(250)), NOW, S)
+    assert finding is not None
+    assert finding.facts.therapies[0].until == day(165)
+    assert finding.due == day(116)
+    later = monitoring_overdue(record(denosumab(200), labs=antiresorptive_labs(100)), NOW, S)
+    assert later is not None and later.due is None  # due on day 266, after D + 365
+
+
+def test_an_active_order_has_no_end_and_another_therapy_extends_the_window() -> None:
+    finding = monitoring_overdue(record(alendronate(800), labs=antiresorptive_labs(100)), NOW, S)
+    assert finding is not None and finding.facts.therapies[0].until is None and finding.due == day(266)
+    supplement = medication({DrugClass.CALCIUM_SUPPLEMENT}, 500)
+    supplement_labs = (lab(Lab.PHOSPHATE, 1.1, 10), lab(Lab.PTH, 40, 10), lab(Lab.VITAMIN_D, 30, 10))
+    both = record(denosumab(200), supplement, t2dm(), labs=(*antiresorptive_labs(100), *supplement_labs))
+    finding = monitoring_overdue(both, NOW, S)
+    assert finding is not None
+    # calcium is also a supplement test (no end): due on day 266, after D + 365 (day 165), it still counts;
+    # renal function and the marker, due the same day, end with denosumab
+    assert finding.due == day(266)
+
+
+@pytest.mark.parametrize("oncology", [DrugClass.DENOSUMAB_ONCOLOGY, DrugClass.ZOLEDRONIC_ACID_ONCOLOGY])
+def test_oncology_regimens_raise_no_monitoring(oncology: DrugClass) -> None:
+    for exposure in (
+        medication({oncology}, 30, kind=ExposureKind.ADMINISTRATION, status="completed"),
+        medication({oncology}, 30),
+    ):
+        assert monitoring_overdue(record(exposure, t2dm()), NOW, S) is None

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
+
 import pytest
 
 from service.kernel.findings import Indicator, Order, Topic
 from service.kernel.record import (
     BmdSite,
+    ConditionFact,
     DrugClass,
     ExposureKind,
     Lab,
@@ -16,6 +20,7 @@ from service.kernel.record import (
     Problem,
     Sex,
 )
+from service.kernel.record import TestOrder as ServiceRequestFact
 from service.kernel.thresholds import PopulationProfile, RuleSettings
 from service.rules import Moment, evaluate
 from service.rules.screening import (
@@ -29,7 +34,7 @@ from service.rules.screening import (
     obesity_bone_assessment,
     vitamin_d_deficiency,
 )
-from tests.builders import NOW, ago, condition, days_ago, lab, medication, patient
+from tests.builders import NOW, ago, born_years_ago, condition, days_ago, lab, medication, patient
 from tests.builders import record as rec
 
 CN = RuleSettings()
@@ -436,3 +441,145 @@ def test_not_at_order_time_and_never_for_the_deceased() -> None:
     assert not screening & {f.topic for f in evaluate(_everything(), NOW, CN, Moment.ORDER).cards}
     dead = rec(*_everything().conditions, labs=_everything().measurements, who=patient(deceased=True))
     assert evaluate(dead, NOW, CN, Moment.VIEW).cards == ()
+
+
+# --- revision 3 -----------------------------------------------------------------------------------
+
+HYPO = condition(Problem.HYPOGLYCAEMIA, active=False, onset=days_ago(900))
+
+
+def _with_orders(record: PatientRecord, *orders: tuple[Lab, int, str]) -> PatientRecord:
+    return replace(
+        record,
+        test_orders=tuple(
+            ServiceRequestFact(test, status, ago(days), f"ServiceRequest/{test.value}-{days}")
+            for test, days, status in orders
+        ),
+    )
+
+
+class TestRevision3Phenotype:
+    @pytest.mark.parametrize(
+        ("birth", "fires"),
+        [
+            (born_years_ago(50), True),  # 50th birthday today
+            (born_years_ago(50, days_after=1), False),  # 49 until tomorrow
+            (born_years_ago(51), True),
+            (None, True),  # unknown birth date: does not hide the card
+        ],
+    )
+    def test_from_age_50(self, birth: date | None, fires: bool) -> None:
+        record = rec(T2DM, HYPO, who=patient(birth=birth))
+        assert (diabetic_fracture_risk_phenotype(record, NOW, CN) is not None) is fires
+
+    def test_the_age_is_a_setting(self) -> None:
+        record = rec(T2DM, HYPO, who=patient(birth=born_years_ago(55)))
+        assert diabetic_fracture_risk_phenotype(record, NOW, RuleSettings(phenotype_min_age_years=56)) is None
+
+    @pytest.mark.parametrize(
+        ("days", "status", "quiet"),
+        [
+            (14, "active", True),
+            (92, "completed", True),
+            (93, "active", False),  # older than 92 days: treated as lost
+            (14, "revoked", False),
+            (14, "draft", False),
+        ],
+    )
+    def test_a_dxa_ordered_and_not_resulted_keeps_it_quiet(self, days: int, status: str, quiet: bool) -> None:
+        record = _with_orders(rec(T2DM, HYPO), (Lab.BMD, days, status))
+        assert (diabetic_fracture_risk_phenotype(record, NOW, CN) is None) is quiet
+
+    def test_a_bmd_result_older_than_the_order_does_not_resolve_it(self) -> None:
+        record = _with_orders(rec(T2DM, HYPO, labs=[lab(Lab.BMD, None, 800)]), (Lab.BMD, 14, "active"))
+        assert diabetic_fracture_risk_phenotype(record, NOW, CN) is None
+
+    @pytest.mark.parametrize(("age", "quiet"), [(730, True), (731, False)])
+    def test_a_dxa_procedure_or_report_is_a_bmd_result(self, age: int, quiet: bool) -> None:
+        """The mapping turns a DXA Procedure or DiagnosticReport into a BMD result with no value."""
+        record = rec(T2DM, HYPO, labs=[lab(Lab.BMD, None, age)])
+        assert (diabetic_fracture_risk_phenotype(record, NOW, CN) is None) is quiet
+
+
+class TestRevision3FallRisk:
+    @pytest.mark.parametrize(
+        ("days", "status", "quiet"),
+        [
+            (30, "active", True),
+            (92, "completed", True),
+            (93, "active", False),
+            (30, "entered-in-error", False),
+        ],
+    )
+    def test_an_assessment_ordered_and_not_resulted_keeps_it_quiet(
+        self, days: int, status: str, quiet: bool
+    ) -> None:
+        record = _with_orders(rec(T2DM, OSTEOPOROSIS), (Lab.FALL_RISK_ASSESSMENT, days, status))
+        assert (fall_risk_assessment_due(record, NOW, CN) is None) is quiet
+
+
+class TestRevision3Obesity:
+    @pytest.mark.parametrize(("onset", "fires"), [(280, False), (281, True)])
+    def test_not_in_pregnancy(self, onset: int, fires: bool) -> None:
+        pregnancy = condition(Problem.PREGNANCY, onset=days_ago(onset))
+        record = rec(T2DM, pregnancy, labs=[lab(Lab.BMI, 31, 20)])
+        assert (obesity_bone_assessment(record, NOW, CN) is not None) is fires
+
+    def test_a_pregnancy_ended_by_a_delivery_no_longer_counts(self) -> None:
+        pregnancy = condition(Problem.PREGNANCY, onset=days_ago(250))
+        delivered = condition(Problem.PREGNANCY_OUTCOME, onset=days_ago(10))
+        record = rec(T2DM, pregnancy, delivered, labs=[lab(Lab.BMI, 31, 5)])
+        assert obesity_bone_assessment(record, NOW, CN) is not None
+
+
+LOW_D = lab(Lab.VITAMIN_D, 12.4, 20)
+
+
+class TestRevision3VitaminD:
+    @pytest.mark.parametrize(
+        "therapy",
+        [DrugClass.CALCIUM_SUPPLEMENT, DrugClass.ACTIVE_VITAMIN_D, DrugClass.ANABOLIC],
+    )
+    @pytest.mark.parametrize(("calcium", "silent"), [(2.60, False), (2.61, True)])
+    def test_silent_when_hypercalcemia_on_therapy_fires(
+        self, therapy: DrugClass, calcium: float, silent: bool
+    ) -> None:
+        record = rec(T2DM, medication({therapy}, 30), labs=[LOW_D, lab(Lab.CALCIUM, calcium, 10)])
+        assert (vitamin_d_deficiency(record, NOW, CN) is None) is silent
+
+    @pytest.mark.parametrize(("ionised", "silent"), [(1.32, False), (1.33, True)])
+    def test_an_ionised_high_calcium_counts_too(self, ionised: float, silent: bool) -> None:
+        record = rec(
+            T2DM,
+            medication({DrugClass.CALCIUM_SUPPLEMENT}, 30),
+            labs=[LOW_D, lab(Lab.IONISED_CALCIUM, ionised, 5)],
+        )
+        assert (vitamin_d_deficiency(record, NOW, CN) is None) is silent
+
+    @pytest.mark.parametrize(("age", "high"), [(92, True), (93, False)])
+    def test_high_calcium_without_therapy_advises_no_calcium(self, age: int, high: bool) -> None:
+        record = rec(T2DM, labs=[LOW_D, lab(Lab.CALCIUM, 2.75, age)])
+        finding = vitamin_d_deficiency(record, NOW, CN)
+        assert finding is not None
+        assert (finding.facts.high_calcium is not None) is high
+
+    @pytest.mark.parametrize(
+        ("labs", "conditions", "renal_team"),
+        [
+            ([lab(Lab.EGFR, 29.9, 30)], [], True),
+            ([lab(Lab.EGFR, 30, 30)], [], False),
+            ([lab(Lab.EGFR, 29.9, 366)], [], False),  # outside the 365 days: unknown
+            ([lab(Lab.EGFR, 80, 30)], [condition(Problem.DIALYSIS, onset=days_ago(900))], True),
+        ],
+    )
+    def test_renal_function_below_30_or_dialysis_leaves_calcium_to_the_renal_team(
+        self, labs: list[Measurement], conditions: list[ConditionFact], renal_team: bool
+    ) -> None:
+        record = rec(T2DM, *conditions, labs=[LOW_D, *labs])
+        finding = vitamin_d_deficiency(record, NOW, CN)
+        assert finding is not None and finding.facts.renal_team is renal_team
+
+    def test_the_renal_threshold_is_a_setting(self) -> None:
+        record = rec(T2DM, labs=[LOW_D, lab(Lab.EGFR, 40, 30)])
+        finding = vitamin_d_deficiency(record, NOW, RuleSettings(renal_team_calcium_below=45))
+        assert finding is not None and finding.facts.renal_team
