@@ -20,7 +20,7 @@ from mappings._fhir import (
     reference_target,
 )
 from mappings._memo import by_content
-from mappings._terminology import NameIndex, Terminology
+from mappings._terminology import NameIndex, Terminology, system_key
 from mappings.concepts import CONDITION_CONCEPTS, DRUG_CONCEPTS, LAB_CONCEPTS, PROCEDURE_CONCEPTS
 
 TERMINOLOGY = Terminology()
@@ -53,6 +53,10 @@ def recognise(concept: object, allowed: frozenset[str], names: NameIndex) -> Rec
             first = first or coding
     if found:
         return Recognised(frozenset(found), first)
+    if any(coding.code and system_key(coding.system) == "icd10" for coding in codings(concept)):
+        # ICD-10 is hierarchical and every tracked category is listed: a code outside them is something
+        # else, whatever its text says (Z49.0 "Preparatory care for dialysis" is not dialysis)
+        return Recognised(frozenset(), None)
     return Recognised(names.find(concept_text(concept)) & allowed, None)
 
 

@@ -25,10 +25,7 @@ DOC: dict[str, Any] = json.loads((REPO / "tests" / "fixtures" / "worked_cases" /
 NOW = datetime.fromisoformat(DOC["now"])
 
 #: case id → why it does not pass yet. Empty this as revision 3 lands.
-PENDING: dict[str, str] = {
-    "wc-dialysis-02": "mapping: the Condition coded ICD-10 Z49.0 is read as dialysis from its text "
-    "('Preparatory care for dialysis', the names fallback), so the contraindication now fires on dialysis",
-}
+PENDING: dict[str, str] = {}
 
 
 def _request(case: dict[str, Any]) -> dict[str, Any]:

@@ -106,6 +106,23 @@ def test_a_recognised_code_wins_over_text() -> None:
     assert problems(condition(code)) == {Problem.OSTEOPOROSIS}
 
 
+@pytest.mark.parametrize(
+    ("system", "code", "text", "expected"),
+    [
+        (ICD10CM, "Z49.01", "Preparatory care for dialysis", set()),  # preparation is not dialysis
+        (ICD10, "Z49.0", "透析前准备", set()),
+        (ICD10CM, "Z99.2", "Dependence on renal dialysis", {Problem.DIALYSIS}),
+        (ICD10CM, "E16.1", "Other hypoglycemia", {Problem.HYPOGLYCAEMIA}),  # named by rules.md r3
+        (ICD10, "E16.0", "药物性低血糖", {Problem.HYPOGLYCAEMIA}),
+    ],
+)
+def test_an_icd10_code_outside_the_tracked_categories_is_not_read_by_its_text(
+    system: str, code: str, text: str, expected: set[Problem]
+) -> None:
+    """ICD-10 is hierarchical and every tracked category is listed, so its text is not a second guess."""
+    assert problems(condition(cc(system, code, text, text=text))) == expected
+
+
 @pytest.mark.parametrize("verification", ["refuted", "entered-in-error"])
 def test_refuted_and_entered_in_error_are_dropped(verification: str) -> None:
     assert problems(condition(cc(SNOMED, "44054006"), verification=verification)) == set()
