@@ -437,3 +437,20 @@ def test_draft_statement_needs_no_request_elements() -> None:
     draft = {"resourceType": "MedicationStatement", "id": "s1", "status": "intended", **coded(RXNORM, "2418")}
     (exposure,) = build_record(PID, [], [draft]).drafts
     assert exposure.kind is ExposureKind.STATEMENT and exposure.draft and exposure.active
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Caltrate 600", {DrugClass.CALCIUM_SUPPLEMENT}),  # calcium only: no vitamin D repletion
+        ("Caltrate 600 mg tablet", {DrugClass.CALCIUM_SUPPLEMENT}),
+        ("钙尔奇 600mg", {DrugClass.CALCIUM_SUPPLEMENT}),
+        ("Caltrate 600+D", {DrugClass.CALCIUM_SUPPLEMENT, DrugClass.NATIVE_VITAMIN_D}),
+        ("Caltrate 600+D3", {DrugClass.CALCIUM_SUPPLEMENT, DrugClass.NATIVE_VITAMIN_D}),
+        ("钙尔奇D 600", {DrugClass.CALCIUM_SUPPLEMENT, DrugClass.NATIVE_VITAMIN_D}),
+    ],
+)
+def test_a_calcium_brand_carries_vitamin_d_only_when_its_name_says_so(
+    text: str, expected: set[DrugClass]
+) -> None:
+    assert classes({"medicationCodeableConcept": cc(text=text)}) == expected
