@@ -21,7 +21,7 @@ class PopulationProfile(StrEnum):
 
 
 class RuleSettings(BaseModel):
-    """Thresholds and windows (days). Defaults are rules.md's; *default* ones are not in the seeds."""
+    """Thresholds and windows (days). Defaults are rules.md's; *default* ones are not in the reviews."""
 
     # an answer's cards: a patient-view answer aims at this many (critical and warning never fold)
     card_budget: int = Field(4, ge=1, le=20)

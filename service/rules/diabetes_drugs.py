@@ -100,7 +100,7 @@ def sglt2_ordered(record: PatientRecord, now: datetime, settings: RuleSettings) 
     """A draft SGLT2 inhibitor, bone fragility, and the latest eGFR within the window below the threshold.
 
     rules.md says "eGFR", so creatinine clearance and Cockcroft–Gault are not used here. Without an eGFR
-    in the window the rule stays quiet (the seed's caution is about poor renal function, not unknown).
+    in the window the rule stays quiet (the review's caution is about poor renal function, not unknown).
     """
     sglt2 = record.drafts_of(DrugClass.SGLT2_INHIBITOR)
     if not sglt2:

@@ -111,7 +111,7 @@ def diabetic_fracture_risk_phenotype(
     Phenotypes: diabetes for more than ``long_diabetes_days`` (earliest onset, else recorded date, of any
     T2DM Condition), diabetic neuropathy, a history of hypoglycaemia (resolved episodes count), diabetic
     kidney disease. Reading: an active chronic kidney disease Condition in a patient with T2DM also counts
-    as the kidney phenotype: the seed's reason is CKD-MBD, which does not depend on the label, and EHRs
+    as the kidney phenotype: the review's reason is CKD-MBD, which does not depend on the label, and EHRs
     often code the CKD stage (N18.4) apart from the diabetes; the card then says "chronic kidney disease".
     A BMD result is any DXA BMD, T-score or Z-score at any site (a forearm T-score counts).
 

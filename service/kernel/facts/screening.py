@@ -12,7 +12,7 @@ from service.kernel.thresholds import PopulationProfile
 
 
 class PhenotypeKind(StrEnum):
-    """The fracture-risk phenotypes of T2DM §1.4, in the seed's order; the card words each one."""
+    """The fracture-risk phenotypes of T2DM §1.4, in the review's order; the card words each one."""
 
     LONG_DURATION = "long-duration"
     NEUROPATHY = "neuropathy"

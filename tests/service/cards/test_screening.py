@@ -1,4 +1,4 @@
-"""Screening cards: en/zh wording with the patient's own values, the seed citation, valid FHIR suggestions."""
+"""Screening cards: en/zh wording with the patient's own values, the review citation, valid FHIR suggestions."""
 
 from __future__ import annotations
 

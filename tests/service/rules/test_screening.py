@@ -128,7 +128,7 @@ class TestDiabeticFractureRiskPhenotype:
     def test_an_egfr_alone_is_not_kidney_disease(self) -> None:
         assert diabetic_fracture_risk_phenotype(rec(T2DM, labs=(lab(Lab.EGFR, 22, 5),)), NOW, CN) is None
 
-    def test_lists_every_matched_phenotype_in_the_seed_order(self) -> None:
+    def test_lists_every_matched_phenotype_in_the_review_order(self) -> None:
         record = rec(
             condition(Problem.T2DM, onset=days_ago(5000)),
             condition(Problem.DIABETIC_KIDNEY_DISEASE, onset=days_ago(400)),
