@@ -752,18 +752,6 @@ def denosumab_continuing(record: PatientRecord, now: datetime) -> bool:
     return not denosumab_stopped(record, now)
 
 
-def denosumab_discontinued(record: PatientRecord) -> bool:
-    """Revision 2's "discontinued": the latest denosumab MedicationRequest has status ``stopped``.
-
-    Kept for the rules that still read it; revision 3's definition is :func:`denosumab_stopped`.
-    """
-    requests = [m for m in _denosumab(record) if m.kind is ExposureKind.REQUEST]
-    if not requests:
-        return False
-    newest = max(requests, key=lambda m: (m.at is not None, m.at or datetime.min))
-    return newest.status == "stopped"
-
-
 def _bisphosphonate(m: MedicationExposure) -> bool:
     return DrugClass.BISPHOSPHONATE in m.classes and not _oncology(m) and m.status != "entered-in-error"
 

@@ -22,7 +22,7 @@ from service.persistence import make_engine, session_factory
 from service.persistence.models import Reminder, ScanRun
 from service.reminders.scan import evaluate_batch, recent_runs, scan
 from service.settings import Settings
-from tests.service.reminders.fhir_server import FhirServer
+from tests.fhir_server import FhirServer
 from tests.service.reminders.helpers import NOW, TODAY, add_reminder, finding
 
 

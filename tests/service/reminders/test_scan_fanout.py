@@ -23,8 +23,8 @@ from service.persistence.models import ScanBatch, ScanRun
 from service.reminders.scan import BATCH_SIZE
 from service.reminders.tasks import SCAN_TASK
 from service.settings import Settings
+from tests.fhir_server import FhirServer, running_fhir_server
 from tests.service.persistence.databases import drop_redis_namespace
-from tests.service.reminders.fhir_server import FhirServer, running_fhir_server
 from tests.service.reminders.workers import Worker, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]

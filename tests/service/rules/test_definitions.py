@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -27,13 +27,9 @@ from service.kernel.record import (
 from service.kernel.record import TestOrder as Ordered
 from service.kernel.thresholds import RuleSettings
 from service.rules import definitions
+from tests.builders import NOW, ago
 
-NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 S = RuleSettings()
-
-
-def ago(days: int) -> datetime:
-    return NOW - timedelta(days=days)
 
 
 def lab(kind: Lab, value: float | None, days: int, site: BmdSite | None = None) -> Measurement:
@@ -168,8 +164,8 @@ def test_denosumab_last_dose_discontinued_and_sequenced() -> None:
     r = record(medications=(dose, stopped))
     # r3: with an administration on the chart, an order's date is not a dose (revision 2: D = 190 days)
     assert definitions.denosumab_last_dose(r, NOW) == ago(200).date()
-    assert definitions.denosumab_discontinued(r) is True
-    assert definitions.denosumab_discontinued(record(medications=(dose,))) is False
+    assert definitions.denosumab_stopped(r, NOW) is True
+    assert definitions.denosumab_stopped(record(medications=(dose,)), NOW) is False
     d = ago(200).date()
     before = med({DrugClass.BISPHOSPHONATE}, 300, status="completed", active=False)
     after = med({DrugClass.BISPHOSPHONATE}, 10, kind=ExposureKind.STATEMENT)
