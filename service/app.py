@@ -10,8 +10,9 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import Future
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
@@ -27,9 +28,12 @@ from cds_hooks.models import Card
 from mappings import MappingError, build_record
 from service import metrics
 from service._readiness import Readiness
-from service.cards.answer import cards_for, in_order
+from service.cards.answer import Answered, answer, in_order
 from service.cds_services import LANGUAGES, SERVICES, allergies_known, draft_resources
 from service.evaluation import evaluate_record
+from service.feedback.api import router as suppressions_router
+from service.feedback.drafts import draft_keys
+from service.feedback.policy import Active, Issued, Periods, SeenAtSelect, listen
 from service.kernel.findings import Finding
 from service.persistence import (
     SqlFeedbackStore,
@@ -39,11 +43,13 @@ from service.persistence import (
     record_audit,
     session_factory,
 )
+from service.persistence.suppressions import in_force, lift, record_issued, seen_at_select
 from service.reminders.api import router as reminders_router
 from service.reminders.metrics import refresh_status_gauge
 from service.reminders.schedule import reconcile
 from service.rule_pages import router as rule_pages_router
 from service.rules import Moment
+from service.rules.definitions import drafts_about
 from service.settings import Settings, get_settings
 
 log = logging.getLogger("bone_health_cds.hooks")
@@ -67,11 +73,13 @@ class BoneHealth:
         handler_started()  # stage timings for the call's log line (cds_hooks)
         started = time.perf_counter()
         now = self.clock()
+        loop = asyncio.get_running_loop()
+        # What the clinicians already answered for this patient: read on a thread while the chart maps.
+        heard = loop.run_in_executor(None, self._heard, call, now)
         resources = [r for rs in call.data.values() for r in rs]
+        drafts = draft_resources(call)
         try:
-            record = build_record(
-                call.patient_id, resources, draft_resources(call), allergies_known=allergies_known(call)
-            )
+            record = build_record(call.patient_id, resources, drafts, allergies_known=allergies_known(call))
         except MappingError as exc:
             raise CdsError(400, "invalid", str(exc), expression=exc.field) from exc
         except RecursionError:  # e.g. extensions nested hundreds deep: the FHIR models recurse per level
@@ -79,21 +87,71 @@ class BoneHealth:
         lap("mapping")
         moment = Moment.VIEW if call.hook == "patient-view" else Moment.ORDER
         evaluation = evaluate_record(record, now, self.settings, moment)
-        findings = in_order(evaluation.cards)
+        keys = draft_keys(drafts)
+
+        def drafts_of(finding: Finding) -> frozenset[str]:
+            return frozenset(keys[r] for r in drafts_about(finding, record) if r in keys)
+
+        active, seen = await heard
+        listened = listen(in_order(evaluation.cards), call.hook, drafts_of, active, seen)
+        findings = list(listened.findings)
         topics = [f.topic.value for f in findings]
-        latency_ms = (time.perf_counter() - started) * 1000
         lap("rules")
-        # The database work starts on a thread now and runs while the cards are worded.
-        persisted = asyncio.get_running_loop().run_in_executor(
-            None, self._persist, call, evaluation.reminders, record.patient.deceased, now, topics, latency_ms
+        # The database work starts on a thread now and runs while the cards are worded; it writes the
+        # cards issued (for feedback) once they exist, before the answer leaves.
+        issued: Future[list[tuple[str, Issued]]] = Future()
+        persisted = loop.run_in_executor(
+            None,
+            self._persist,
+            call,
+            evaluation.reminders,
+            record.patient.deceased,
+            now,
+            topics,
+            listened.risen,
+            issued,
+            started,
         )
         budget = self.settings.rules.card_budget if moment is Moment.VIEW else None
-        cards = cards_for(findings, record, now, call.language, base_url=call.base_url, budget=budget)
+        try:
+            answered = answer(findings, record, now, call.language, base_url=call.base_url, budget=budget)
+        except BaseException as exc:
+            issued.set_exception(exc)
+            await asyncio.shield(persisted)
+            raise
+        issued.set_result([(a.card.uuid, self._issued(call, a, drafts_of)) for a in answered])
         lap("cards")
         add_stage("persistence", await persisted)  # on its thread, overlapping "cards"
         lap("persistence_wait")  # what the call waited for the writes after the cards were ready
         metrics.observe_hook(call.service_id, topics, (time.perf_counter() - started))
-        return cards  # the call's log line is written by cds_hooks
+        return [a.card for a in answered]  # the call's log line is written by cds_hooks
+
+    @staticmethod
+    def _issued(call: HookCall, answered: Answered, drafts_of: Callable[[Finding], frozenset[str]]) -> Issued:
+        covers = tuple((f.topic.value, f.indicator) for f in answered.findings)
+        drafts = sorted({k for f in answered.findings for k in drafts_of(f)})
+        topic = answered.card.source.topic.code if answered.card.source.topic is not None else ""
+        return Issued(call.patient_id, call.hook, topic or "", covers, tuple(drafts))
+
+    def _heard(self, call: HookCall, now: datetime) -> tuple[list[Active], list[SeenAtSelect]]:
+        """The suppressions in force for the patient, and (at order-sign) the cards of order-select.
+
+        A database fault must not cost the clinician the cards: it is logged and counted, and the call
+        answers as if nothing had been overridden.
+        """
+        s = self.settings
+        try:
+            with self.sessions() as session:
+                active = in_force(session, call.patient_id, now)
+                seen = []
+                if call.hook == "order-sign" and s.order_sign_repeat_filter:
+                    since = now - timedelta(hours=s.order_select_memory_hours)
+                    seen = seen_at_select(session, call.patient_id, since)
+            return active, seen
+        except Exception as exc:
+            metrics.FEEDBACK_READ_FAILURES.inc()
+            log.error("suppressions not read: %s", type(exc).__name__, extra={"service": call.service_id})
+            return [], []
 
     def _persist(
         self,
@@ -102,23 +160,39 @@ class BoneHealth:
         deceased: bool,
         now: datetime,
         topics: list[str],
-        latency_ms: float,
+        risen: Sequence[int],
+        issued: Future[list[tuple[str, Issued]]],
+        started_at: float,
     ) -> float:
-        """Reconcile reminders, then write the audit row (a thread; two transactions). Returns the
-        seconds it took.
+        """Reconcile reminders and lift overtaken suppressions, then, once the cards exist, remember them
+        and write the audit row (a thread). Returns the seconds it spent working.
 
         A database fault must not cost the clinician the cards: each failure is logged and counted,
-        and the next evaluation reconciles again.
+        and the next evaluation reconciles again. Reminders of a quiet topic are reconciled like any
+        other: they are held at delivery, not lost.
         """
         started = time.perf_counter()
         try:
             with self.sessions.begin() as session:
                 reconcile(session, call.patient_id, reminders, deceased=deceased, now=now)
+                lift(session, risen, now, "risen")
         except Exception as exc:
             metrics.REMINDER_SCHEDULING_FAILURES.inc()
             log.error(
                 "reminder scheduling failed: %s", type(exc).__name__, extra={"service": call.service_id}
             )
+        working = time.perf_counter() - started
+        try:
+            cards = issued.result(timeout=60)
+        except BaseException:
+            return working  # the cards failed: nothing was issued, the call answers with the error
+        started = time.perf_counter()
+        try:
+            with self.sessions.begin() as session:
+                record_issued(session, call.service_id, now, cards)
+        except Exception as exc:
+            metrics.ISSUED_CARD_FAILURES.inc()
+            log.error("issued cards not stored: %s", type(exc).__name__, extra={"service": call.service_id})
         try:
             record_audit(
                 self.sessions,
@@ -128,13 +202,13 @@ class BoneHealth:
                 issuer=call.issuer,
                 patient_id=call.patient_id,
                 topics=topics,
-                latency_ms=latency_ms,
+                latency_ms=(time.perf_counter() - started_at) * 1000,
                 outcome="ok",
             )
         except Exception as exc:
             metrics.AUDIT_FAILURES.inc()
             log.error("audit write failed: %s", type(exc).__name__, extra={"service": call.service_id})
-        return time.perf_counter() - started
+        return working + time.perf_counter() - started
 
 
 class _Metrics:
@@ -159,6 +233,18 @@ _REMINDER_ERRORS: dict[int | str, dict[str, Any]] = {
         "content": {"application/json": {"schema": OPERATION_OUTCOME_SCHEMA}},
     },
 }
+
+
+def feedback_periods(settings: Settings) -> Periods:
+    """How long each override reason quiets a topic, from the settings."""
+    return Periods(
+        remind_later=timedelta(days=settings.quiet_remind_later_days),
+        patient_declined=timedelta(days=settings.quiet_patient_declined_days),
+        not_applicable=timedelta(days=settings.quiet_not_applicable_days),
+        addressed_elsewhere=timedelta(days=settings.quiet_addressed_elsewhere_days),
+        critical_max=timedelta(days=settings.quiet_critical_max_days),
+        draft_override=timedelta(hours=settings.draft_override_hours),
+    )
 
 
 def protocol_config(settings: Settings) -> cds_hooks.ProtocolConfig:
@@ -233,7 +319,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app,
         services,
         protocol_config(settings),
-        SqlFeedbackStore(bone_health.sessions),
+        SqlFeedbackStore(bone_health.sessions, feedback_periods(settings), bone_health.clock),
         observer=_Metrics(),
         languages=LANGUAGES,
     )
@@ -242,6 +328,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         reminders_router(bone_health.sessions),
         dependencies=[Depends(authenticate)],
         tags=["Reminders"],
+        responses=_REMINDER_ERRORS,
+    )
+
+    app.include_router(
+        suppressions_router(bone_health.sessions, bone_health.clock),
+        dependencies=[Depends(authenticate)],
+        tags=["Suppressions"],
         responses=_REMINDER_ERRORS,
     )
 

@@ -17,6 +17,12 @@ REMINDER_SCHEDULING_FAILURES = Counter(
     "bhcds_reminder_scheduling_failures_total", "Hook calls whose reminders could not be reconciled"
 )
 AUDIT_FAILURES = Counter("bhcds_audit_failures_total", "Hook calls whose audit row could not be written")
+ISSUED_CARD_FAILURES = Counter(
+    "bhcds_issued_card_failures_total", "Hook calls whose cards could not be remembered for feedback"
+)
+FEEDBACK_READ_FAILURES = Counter(
+    "bhcds_feedback_read_failures_total", "Hook calls answered without reading the patient's suppressions"
+)
 HOOK_CALLS = Counter(
     "bhcds_hook_calls_total",
     "Hook calls by service and outcome (ok, invalid, unauthorized, unavailable, timeout, too-large, error...)",

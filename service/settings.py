@@ -80,6 +80,20 @@ class Settings(BaseSettings):
     # hook_audit rows older than this are pruned (retention.prune_audit)
     audit_retention_days: int = Field(365, ge=1, le=36_525)
 
+    # feedback (architecture.md): how long an override quiets the topic for that patient (cards and
+    # reminders), a critical card at most quiet_critical_max_days whatever the reason
+    quiet_remind_later_days: int = Field(30, ge=1, le=3653)
+    quiet_patient_declined_days: int = Field(183, ge=1, le=3653)
+    quiet_not_applicable_days: int = Field(365, ge=1, le=3653)
+    quiet_addressed_elsewhere_days: int = Field(92, ge=1, le=3653)
+    quiet_critical_max_days: int = Field(30, ge=1, le=3653)
+    # an order-time override holds this long for the same unchanged draft (an ordering session)
+    draft_override_hours: int = Field(24, ge=1, le=24 * 31)
+    # at order-sign, a warning or info card already shown at order-select for the same draft is not
+    # repeated (turn off for an EHR that shows order-select cards nowhere); remembered this long
+    order_sign_repeat_filter: bool = True
+    order_select_memory_hours: int = Field(24, ge=1, le=24 * 31)
+
     # clinical content: BHCDS_RULES__<NAME>, plus the profile at the top level as documented
     population_profile: PopulationProfile = PopulationProfile.CN
     rules: RuleSettings = Field(default_factory=RuleSettings)

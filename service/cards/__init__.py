@@ -16,19 +16,11 @@ from service.cards import _suggestions
 from service.cards._phrases import Phrases, phrases
 from service.cards._text import LANGUAGES, topic_text
 from service.cards._wording import TopicWording
-from service.kernel.findings import TOPIC_SYSTEM, Finding, Topic
+from service.kernel.findings import OVERRIDE_SYSTEM, TOPIC_SYSTEM, Finding, OverrideReason, Topic
 from service.kernel.record import PatientRecord
 
-OVERRIDE_SYSTEM = "urn:bone-health-cds:override"
-#: The reasons a clinician may give for overriding a card (every card offers them); feedback acts on the
-#: code, never the display, whose words are in each language's phrases.
-OVERRIDE_REASONS = (
-    "remind-later",
-    "patient-declined",
-    "not-applicable",
-    "addressed-elsewhere",
-    "benefit-outweighs-risk",
-)
+#: The reasons a clinician may give for overriding a card, in the order every card offers them.
+OVERRIDE_REASONS: tuple[str, ...] = tuple(r.value for r in OverrideReason)
 RULE_PAGES = "/rules"
 
 

@@ -98,6 +98,42 @@ def offer_each_test_once(shown: Sequence[Finding[Any]]) -> tuple[list[Finding[An
     return out, elsewhere
 
 
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """One card of an answer and the findings it stands for (one, or the folded ones)."""
+
+    card: Card
+    findings: tuple[Finding[Any], ...]
+
+
+def answer(
+    findings: Sequence[Finding[Any]],
+    record: PatientRecord,
+    now: datetime,
+    language: str,
+    *,
+    base_url: str = "",
+    budget: int | None = None,
+) -> list[Answered]:
+    """The answer: the budget applied, each test offered once, the folded card last."""
+    lang = language if language in LANGUAGES else LANGUAGES[0]
+    p = phrases(lang)
+    arrangement = arrange(findings, budget)
+    shown, elsewhere = offer_each_test_once(arrangement.shown)
+    answered = []
+    for i, finding in enumerate(shown):
+        card = render(finding, record, now, lang, base_url=base_url)
+        if i in elsewhere:
+            names = p.join(orderable(test)[p.name_key] for test in elsewhere[i])  # type: ignore[literal-required]
+            note = p("answer.offered_elsewhere", tests=names)
+            card.detail = f"{note}\n\n{card.detail}" if card.detail else note
+        answered.append(Answered(card, (finding,)))
+    if arrangement.folded:
+        folded = _folded_card(arrangement.folded, record, now, p, base_url)
+        answered.append(Answered(folded, arrangement.folded))
+    return answered
+
+
 def cards_for(
     findings: Sequence[Finding[Any]],
     record: PatientRecord,
@@ -107,22 +143,8 @@ def cards_for(
     base_url: str = "",
     budget: int | None = None,
 ) -> list[Card]:
-    """The answer: the budget applied, each test offered once, the folded card last."""
-    lang = language if language in LANGUAGES else LANGUAGES[0]
-    p = phrases(lang)
-    arrangement = arrange(findings, budget)
-    shown, elsewhere = offer_each_test_once(arrangement.shown)
-    cards = []
-    for i, finding in enumerate(shown):
-        card = render(finding, record, now, lang, base_url=base_url)
-        if i in elsewhere:
-            names = p.join(orderable(test)[p.name_key] for test in elsewhere[i])  # type: ignore[literal-required]
-            note = p("answer.offered_elsewhere", tests=names)
-            card.detail = f"{note}\n\n{card.detail}" if card.detail else note
-        cards.append(card)
-    if arrangement.folded:
-        cards.append(_folded_card(arrangement.folded, record, now, p, base_url))
-    return cards
+    """The answer's cards (see :func:`answer`)."""
+    return [a.card for a in answer(findings, record, now, language, base_url=base_url, budget=budget)]
 
 
 def _folded_card(

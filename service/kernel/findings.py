@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 from service.kernel.record import Lab
 
 TOPIC_SYSTEM = "urn:bone-health-cds:rule"
+OVERRIDE_SYSTEM = "urn:bone-health-cds:override"
 
 
 class Topic(StrEnum):
@@ -48,6 +49,17 @@ TIME_BOUND_TOPICS: frozenset[Topic] = frozenset(
         Topic.DENOSUMAB_HYPOCALCEMIA_MONITORING,
     }
 )
+
+
+class OverrideReason(StrEnum):
+    """Why a clinician overrode a card (rules.md r3; every card offers all five). Feedback acts on the
+    code, never the display, whose words are in each language's phrases."""
+
+    REMIND_LATER = "remind-later"
+    PATIENT_DECLINED = "patient-declined"
+    NOT_APPLICABLE = "not-applicable"
+    ADDRESSED_ELSEWHERE = "addressed-elsewhere"
+    BENEFIT_OUTWEIGHS_RISK = "benefit-outweighs-risk"
 
 
 class Indicator(StrEnum):

@@ -1,4 +1,4 @@
-"""The tables: clinician feedback, reminders (the schedule), the hook audit trail, and scan runs.
+"""The tables: clinician feedback, the cards issued and the suppressions feedback sets, reminders (the schedule), the hook audit trail, and scan runs.
 
 Timestamps are stored in UTC. SQLite keeps no time zone, so :class:`UtcDateTime` stores naive UTC
 there and always hands back aware UTC datetimes, on both dialects.
@@ -84,6 +84,58 @@ class Feedback(Base):
     override_reason_system: Mapped[str | None] = mapped_column(String(255))
     override_comment: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IssuedCard(Base):
+    """A card the service returned: feedback carries only the card's uuid, this says what it was about.
+
+    ``covers`` lists the topics the card stands for with their indicators (one, or the folded topics of
+    the "more findings" card); ``drafts`` the keys of the draft orders an order-time card was about
+    (resource and a hash of its medication, dose and route). Kept as long as the audit.
+    """
+
+    __tablename__ = "issued_cards"
+    __table_args__ = (Index("ix_issued_cards_patient", "patient_id", "hook", "issued_at"),)
+
+    uuid: Mapped[str] = mapped_column(String(128), primary_key=True)
+    service_id: Mapped[str] = mapped_column(String(128))
+    hook: Mapped[str] = mapped_column(String(32))
+    patient_id: Mapped[str] = mapped_column(String(128))
+    topic: Mapped[str] = mapped_column(String(64))  # the card's own topic (``more-findings`` when folded)
+    covers: Mapped[list[list[str]]] = mapped_column(JSON, default=list)  # [[topic, indicator], ...]
+    drafts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Suppression(Base):
+    """A topic made quiet for one patient by a clinician's override (architecture.md, Feedback).
+
+    ``kind`` ``quiet``: no patient-view card and no reminder delivery until ``until`` (unless the finding's
+    indicator rises above ``indicator``). ``kind`` ``draft``: at order time, no card of the topic for the
+    same unchanged drafts (``drafts``). One row per (card, topic, kind): the same card overridden again,
+    or through two API processes, adds none.
+    """
+
+    __tablename__ = "suppressions"
+    __table_args__ = (
+        UniqueConstraint("card_uuid", "topic", "kind", name="uq_suppression_card"),
+        CheckConstraint("kind IN ('quiet', 'draft')", name="ck_suppression_kind"),
+        Index("ix_suppressions_patient", "patient_id", "until"),
+    )
+
+    id: Mapped[int] = mapped_column(_Id, primary_key=True, autoincrement=True)
+    patient_id: Mapped[str] = mapped_column(String(128))
+    topic: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(64))  # the override reason's code
+    indicator: Mapped[str] = mapped_column(String(16))  # the card's, when it was overridden
+    drafts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    card_uuid: Mapped[str] = mapped_column(String(128))
+    feedback_id: Mapped[int] = mapped_column(_Id, ForeignKey("feedback.id", ondelete="CASCADE"))
+    starts: Mapped[datetime] = mapped_column()
+    until: Mapped[datetime] = mapped_column()
+    lifted_at: Mapped[datetime | None] = mapped_column()
+    lifted_because: Mapped[str | None] = mapped_column(String(32))  # "deleted" or "risen"
 
 
 class Reminder(Base):

@@ -1,4 +1,5 @@
-"""Audit retention: hook_audit rows are kept ``BHCDS_AUDIT_RETENTION_DAYS`` days, then deleted.
+"""Audit retention: hook_audit rows, and the cards issued (what feedback ties to), are kept
+``BHCDS_AUDIT_RETENTION_DAYS`` days, then deleted. Suppressions carry what they need of their card.
 
 The audit trail holds no PHI (the patient is a keyed hash), but it still grows by one row per hook
 call, and keeping access records longer than the policy asks is a liability of its own. Rows go in
@@ -8,11 +9,12 @@ batches so a first prune of a large table never holds one long lock against the 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.persistence.models import HookAudit
+from service.persistence.models import HookAudit, IssuedCard
 
 
 def prune_audit(
@@ -28,16 +30,17 @@ def prune_audit(
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     cutoff = now - timedelta(days=retention_days)
+    removed = _prune(factory, HookAudit.id, HookAudit.at, cutoff, batch_size)
+    return removed + _prune(factory, IssuedCard.uuid, IssuedCard.issued_at, cutoff, batch_size)
+
+
+def _prune(factory: sessionmaker[Session], key: Any, at: Any, cutoff: datetime, batch_size: int) -> int:
     removed = 0
     while True:
         with factory.begin() as session:
-            ids = (
-                session.execute(select(HookAudit.id).where(HookAudit.at < cutoff).limit(batch_size))
-                .scalars()
-                .all()
-            )
+            ids = session.execute(select(key).where(at < cutoff).limit(batch_size)).scalars().all()
             if ids:
-                session.execute(delete(HookAudit).where(HookAudit.id.in_(ids)))
+                session.execute(delete(key.class_).where(key.in_(ids)))
         removed += len(ids)
         if len(ids) < batch_size:
             return removed

@@ -3,7 +3,9 @@
 A claim is one atomic UPDATE of pending rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so two
 dispatchers never claim the same row; SQLite serialises writers). A row stays ``claimed`` until its
 delivery ends; one claimed for longer than the lease (its worker died, its message was lost) is
-handed out again, so nothing is lost. Delivery is idempotent, so a second hand-out is harmless.
+handed out again, so nothing is lost. Delivery is idempotent, so a second hand-out is harmless. A
+reminder whose topic a clinician quieted for the patient (architecture.md, Feedback) is not claimed:
+it stays pending and goes out when the quiet ends, if the re-read chart still gives it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.persistence.models import Reminder, ReminderStatus
+from service.persistence.suppressions import held_topics_clause
 from service.reminders.metrics import DISPATCHED, refresh_status_gauge
 
 log = logging.getLogger(__name__)
@@ -65,6 +68,8 @@ def _claim_due(session: Session, today: date, now: datetime, batch: int) -> list
     due = (
         select(Reminder.id)
         .where(Reminder.status == _PENDING, Reminder.due_date <= today)
+        # a topic a clinician quieted for the patient: held (left pending) until the quiet ends
+        .where(~held_topics_clause(Reminder.patient_id, Reminder.topic, now))
         .order_by(Reminder.due_date, Reminder.id)
         .limit(batch)
         .with_for_update(skip_locked=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from service.kernel.clinical import (
     BoneFragility,
@@ -25,7 +26,7 @@ from service.kernel.clinical import (
     TScore,
     WithholdReason,
 )
-from service.kernel.findings import Proposal
+from service.kernel.findings import Finding, Proposal
 from service.kernel.record import (
     ANTI_OSTEOPOROSIS,
     ONCOLOGY_REGIMENS,
@@ -826,6 +827,16 @@ def chart_orders(exposures: Sequence[MedicationExposure]) -> DrugOrders:
     return DrugOrders(
         tuple(m.name for m in exposures), tuple(m.at.date() if m.at is not None else None for m in exposures)
     )
+
+
+def drafts_about(finding: Finding[Any], record: PatientRecord) -> frozenset[str]:
+    """The draft orders an order-time finding is about (``MedicationRequest/abc``): those it deletes, and
+    the drafts its orders name. The pregnancy card's precedence and the feedback on a draft use it."""
+    about = set(finding.delete_drafts)
+    orders = getattr(finding.facts, "orders", None)
+    if isinstance(orders, DrugOrders) and not orders.from_chart:
+        about |= {d.source for d in record.drafts if d.name in orders.names}
+    return frozenset(about)
 
 
 def sources(exposures: Sequence[MedicationExposure]) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from service.kernel.clinical import DrugOrders, WithholdReason
+from service.kernel.clinical import WithholdReason
 from service.kernel.facts.drug_safety import OralUnsuitableFacts, PregnancyDrugFacts
 from service.kernel.findings import Finding, Indicator, Proposal, Topic
 from service.kernel.record import ANTI_OSTEOPOROSIS, ONCOLOGY_REGIMENS, DrugClass, Lab, PatientRecord, Problem
@@ -24,6 +24,7 @@ from service.rules.definitions import (
     bisphosphonate_preparation_tests,
     bisphosphonate_withheld,
     draft_orders,
+    drafts_about,
     pregnancy_since,
     sources,
 )
@@ -126,15 +127,6 @@ def bone_drug_in_pregnancy(
     return Finding(Topic.BONE_DRUG_IN_PREGNANCY, Indicator.CRITICAL, facts, delete_drafts=sources(drafts))
 
 
-def _about(finding: Finding[Any], record: PatientRecord) -> frozenset[str]:
-    """The drafts an order-time finding is about: those it deletes, and the drafts its orders name."""
-    about = set(finding.delete_drafts)
-    orders = getattr(finding.facts, "orders", None)
-    if isinstance(orders, DrugOrders) and not orders.from_chart:
-        about |= {d.source for d in record.drafts if d.name in orders.names}
-    return frozenset(about)
-
-
 def only_pregnancy_card(findings: Sequence[Finding[Any]], record: PatientRecord) -> tuple[Finding[Any], ...]:
     """rules.md "Pregnancy (r3)": when ``bone-drug-in-pregnancy`` fires for a draft "it is the only card
     about that draft (no card offers tests or a dose to prepare a drug that is to be removed)".
@@ -151,7 +143,7 @@ def only_pregnancy_card(findings: Sequence[Finding[Any]], record: PatientRecord)
         if finding is pregnancy:
             kept.append(finding)
             continue
-        about = _about(finding, record)
+        about = drafts_about(finding, record)
         if about and about <= removed:
             continue
         if removed & set(finding.delete_drafts):

@@ -23,7 +23,7 @@ from tests.conftest import service_unavailable
 
 PG_SERVER = os.environ.get("BHCDS_TEST_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("BHCDS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-TABLES = ("feedback", "reminders", "hook_audit")
+TABLES = ("suppressions", "issued_cards", "feedback", "reminders", "hook_audit")
 
 
 def _libpq(url: str) -> str:

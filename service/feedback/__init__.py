@@ -1,0 +1,1 @@
+"""Feedback that acts: what an override quiets, the cards' drafts, and ``/suppressions``."""

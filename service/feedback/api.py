@@ -1,0 +1,69 @@
+"""``GET /suppressions?patient=<id>`` (what is quiet, and until when) and ``DELETE /suppressions/<id>``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.persistence.models import Suppression
+from service.persistence.suppressions import lift_topic_of, listing
+
+_FHIR_JSON = "application/fhir+json"
+
+
+def router(session_factory: sessionmaker[Session], clock: Callable[[], datetime]) -> APIRouter:
+    api = APIRouter()
+
+    @api.get("/suppressions", response_model=None)
+    def list_suppressions(patient: str | None = None) -> Any:
+        # Plain (sync) endpoints: FastAPI runs them in its thread pool, off the event loop.
+        if not patient or not _bare(patient):
+            return _outcome(400, "required", "query parameter 'patient' is required", "patient")
+        with session_factory() as session:
+            rows = listing(session, _bare(patient), clock())
+        return [_json(row) for row in rows]
+
+    @api.delete("/suppressions/{suppression_id}", status_code=204, response_model=None)
+    def lift_suppression(suppression_id: str) -> Any:
+        if not suppression_id.isdigit():
+            return _outcome(400, "value", "a suppression id is a number", "id")
+        with session_factory.begin() as session:
+            row = lift_topic_of(session, int(suppression_id), clock())
+        if row is None:
+            return _outcome(404, "not-found", f"no suppression {suppression_id}", "id")
+        return Response(status_code=204)
+
+    return api
+
+
+def _bare(patient: str) -> str:
+    """``Patient/123`` or ``123`` → ``123``, as the hooks store it."""
+    return patient.strip().removeprefix("Patient/")
+
+
+def _json(row: Suppression) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "patient": row.patient_id,
+        "topic": row.topic,
+        "kind": row.kind,  # "quiet": patient-view cards and reminders; "draft": order-time cards
+        "reason": row.reason,
+        "indicator": row.indicator,
+        "drafts": row.drafts,
+        "card": row.card_uuid,
+        "from": row.starts.isoformat(),
+        "until": row.until.isoformat(),
+    }
+
+
+def _outcome(status: int, code: str, diagnostics: str, parameter: str) -> JSONResponse:
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": code, "diagnostics": diagnostics, "expression": [parameter]}],
+    }
+    return JSONResponse(outcome, status_code=status, media_type=_FHIR_JSON)
