@@ -218,6 +218,22 @@ def test_reminders_need_the_hooks_jwt_when_auth_is_on(
     assert make_app().get("/reminders", params=query).status_code == 200  # auth off: a local demo
 
 
+def test_suppressions_need_the_hooks_jwt_when_auth_is_on(
+    make_app: MakeApp, key: tuple[SigningKey, Path]
+) -> None:
+    signing, jwks_path = key
+    secured = make_app(auth_enabled=True, auth_issuers={ISSUER: str(jwks_path)})
+    query = {"patient": PATIENT_ID}
+
+    assert secured.get("/suppressions", params=query).status_code == 401
+    assert secured.delete("/suppressions/1").status_code == 401
+    assert secured.get("/suppressions", params=query, headers=bearer(signing, PV)).status_code == 401  # aud
+    ok = secured.get("/suppressions", params=query, headers=bearer(signing, "/suppressions"))
+    assert (ok.status_code, ok.json()) == (200, [])
+    gone = secured.delete("/suppressions/1", headers=bearer(signing, "/suppressions/1"))
+    assert gone.status_code == 404  # past the JWT: no such suppression
+
+
 # --- graceful shutdown ---------------------------------------------------------------------------
 
 
