@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session, sessionmaker
 
+from cds_hooks.errors import OPERATION_OUTCOME_SCHEMA
 from service.persistence.models import Suppression
 from service.persistence.suppressions import lift_topic_of, listing
 
 _FHIR_JSON = "application/fhir+json"
+# The id's form, documented but checked by the route: anything else is a 400 OperationOutcome, not a 422.
+_ID = Path(json_schema_extra={"pattern": "^[0-9]+$"})
 
 
 def router(session_factory: sessionmaker[Session], clock: Callable[[], datetime]) -> APIRouter:
@@ -28,12 +31,24 @@ def router(session_factory: sessionmaker[Session], clock: Callable[[], datetime]
             rows = listing(session, _bare(patient), clock())
         return [_json(row) for row in rows]
 
-    @api.delete("/suppressions/{suppression_id}", status_code=204, response_model=None)
-    def lift_suppression(suppression_id: str) -> Any:
+    @api.delete(
+        "/suppressions/{suppression_id}",
+        status_code=204,
+        response_model=None,
+        responses={
+            404: {
+                "description": "No such suppression",
+                "content": {_FHIR_JSON: {"schema": OPERATION_OUTCOME_SCHEMA}},
+            }
+        },
+    )
+    def lift_suppression(suppression_id: Annotated[str, _ID]) -> Any:
         if not suppression_id.isdigit():
             return _outcome(400, "value", "a suppression id is a number", "id")
-        with session_factory.begin() as session:
-            row = lift_topic_of(session, int(suppression_id), clock())
+        row = None
+        if int(suppression_id) < 2**63:  # a larger number names no row (and overflows a BIGINT)
+            with session_factory.begin() as session:
+                row = lift_topic_of(session, int(suppression_id), clock())
         if row is None:
             return _outcome(404, "not-found", f"no suppression {suppression_id}", "id")
         return Response(status_code=204)

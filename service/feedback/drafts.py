@@ -20,11 +20,12 @@ _DOSAGE = ("doseAndRate", "route", "timing", "asNeededBoolean", "asNeededCodeabl
 def draft_key(resource: Mapping[str, Any]) -> str:
     """``MedicationRequest/abc#<hash of medication, dose and route>``."""
     reference = f"{resource.get('resourceType')}/{resource.get('id')}"
+    dosage = resource.get("dosageInstruction")
     decision = {
         "medication": {k: resource[k] for k in _MEDICATION if k in resource},
         "dosage": [
             {k: d[k] for k in _DOSAGE if k in d}
-            for d in resource.get("dosageInstruction") or []
+            for d in (dosage if isinstance(dosage, list) else [dosage])
             if isinstance(d, Mapping)
         ],
     }

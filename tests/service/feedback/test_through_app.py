@@ -210,6 +210,7 @@ def test_suppressions_errors_are_operation_outcomes(app: Service) -> None:
     assert unknown.status_code == 404
     assert unknown.json()["resourceType"] == "OperationOutcome"
     assert app.client.delete("/suppressions/abc").status_code == 400
+    assert app.client.delete(f"/suppressions/{10**30}").status_code == 404
 
 
 def test_the_same_override_sent_twice_sets_one_suppression(app: Service) -> None:
