@@ -19,7 +19,7 @@ from mappings._fhir import Resource, as_dict, as_list, as_str, codings, concept_
 from mappings._units import UnitError, to_canonical
 from mappings._validate import validate
 from mappings.concepts import LAB_CONCEPTS, LABS
-from service.kernel.record import Lab, Measurement
+from service.kernel.record import Lab, Measurement, Reported
 
 COUNTED = frozenset({"final", "amended", "corrected", "preliminary"})
 # A reported bound counts as its value. Labs write one when the true value lies beyond it ("eGFR >60",
@@ -72,7 +72,7 @@ def map_observation(resource: Resource, label: str, ctx: Context) -> list[Measur
             continue
         value = _quantity(holder, path, label, concept, ctx)
         if value is not None:
-            out.append(Measurement(lab, value[0], at, label, site, value[1]))
+            out.append(Measurement(lab, value[0], at, label, site, value[1], value[2]))
     return out
 
 
@@ -126,8 +126,9 @@ def presence_from_procedure(
 
 def _quantity(
     holder: Mapping[str, Any], path: str, label: str, concept: str, ctx: Context
-) -> tuple[float, str | None] | None:
-    """(canonical value, unit) of a valueQuantity; None (with a note) when there is no usable one."""
+) -> tuple[float, str | None, Reported | None] | None:
+    """(canonical value, unit, as reported) of a valueQuantity; None (with a note) when there is no usable
+    one. The reported unit is the quantity's text (what the lab printed), else its code."""
     quantity = holder.get("valueQuantity")
     if not isinstance(quantity, Mapping):
         kind = next((f for f in _VALUE_FIELDS if f in holder), "no value")
@@ -152,9 +153,11 @@ def _quantity(
     unit = quantity.get("code") if isinstance(quantity.get("code"), str) else None
     text = quantity.get("unit") if isinstance(quantity.get("unit"), str) else None
     lab = LABS[concept][0]
+    shown = (text or unit or "").strip()
+    reported = Reported(number, shown) if shown else None
     for candidate in dict.fromkeys([unit, text]) if (unit or text) else [None]:
         try:
-            return to_canonical(lab, number, candidate)
+            return (*to_canonical(lab, number, candidate), reported)
         except UnitError:
             continue
     ctx.note(f"{label}: {concept} unit {unit or text!s} not convertible; ignored")

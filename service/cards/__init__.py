@@ -13,7 +13,7 @@ from typing import Any
 
 from cds_hooks.models import Card, Coding, Link, Source, Suggestion
 from service.cards import _suggestions
-from service.cards._phrases import Phrases, phrases
+from service.cards._phrases import Phrases, phrases, quoting
 from service.cards._text import LANGUAGES, topic_text
 from service.cards._wording import TopicWording
 from service.kernel.findings import OVERRIDE_SYSTEM, TOPIC_SYSTEM, Finding, OverrideReason, Topic
@@ -53,7 +53,8 @@ def render(
     """One card for one finding; ``base_url`` is where this service is reached (for the rule page link)."""
     lang = language if language in LANGUAGES else LANGUAGES[0]
     data, p = topic_text(finding.topic.value, lang), phrases(lang)
-    text = wording()[finding.topic].compose(finding, data)
+    with quoting(record):  # lab values in the units the record's results were reported in
+        text = wording()[finding.topic].compose(finding, data)
     page = f"{base_url}{RULE_PAGES}/{finding.topic.value}"
     first = data.sources[0]
     card = Card(

@@ -8,7 +8,9 @@ in ``wording/<lang>/_phrases.yaml``.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from functools import cache
 from typing import Any
@@ -22,7 +24,7 @@ from service.kernel.clinical import (
     RenalMeasure,
     SerumCalcium,
 )
-from service.kernel.record import BmdSite, Sex
+from service.kernel.record import BmdSite, Lab, PatientRecord, Reported, Sex
 
 
 def num(value: float, digits: int = 2) -> str:
@@ -51,6 +53,84 @@ def whole(value: float) -> str:
 def iso_day(value: date | datetime) -> str:
     """Dates as ISO (yyyy-mm-dd) in both languages: unambiguous across locales."""
     return (value.date() if isinstance(value, datetime) else value).isoformat()
+
+
+# --- lab values as reported --------------------------------------------------------------------------
+#
+# rules.md (r3): a lab value is written in the unit the lab reported, with the conversion in brackets. The
+# findings carry canonical values (the rules compare those); the record keeps what each result was
+# reported as. While a card is worded, :func:`quoting` names the record, and :meth:`Phrases.lab` finds the
+# result a value came from.
+
+_QUOTED: ContextVar[PatientRecord | None] = ContextVar("quoted_record", default=None)
+
+
+@contextmanager
+def quoting(record: PatientRecord) -> Iterator[None]:
+    """Word the cards of ``record``: lab values are quoted in the units its results were reported in."""
+    token = _QUOTED.set(record)
+    try:
+        yield
+    finally:
+        _QUOTED.reset(token)
+
+
+def _one(value: float) -> str:
+    return num(value, 1)
+
+
+def _two(value: float) -> str:
+    return num(value, 2)
+
+
+#: Each quoted lab's canonical unit and how its canonical value is written.
+_CANONICAL: dict[Lab, tuple[Callable[[float], str], str]] = {
+    Lab.CALCIUM: (mmol, "mmol/L"),
+    Lab.IONISED_CALCIUM: (mmol, "mmol/L"),
+    Lab.CREATININE: (_two, "mg/dL"),
+    Lab.VITAMIN_D: (_one, "ng/mL"),
+    Lab.GLUCOSE: (_one, "mmol/L"),
+    Lab.HBA1C: (_one, "%"),
+    Lab.PHOSPHATE: (_two, "mmol/L"),
+    Lab.PTH: (_one, "pg/mL"),
+    Lab.MAGNESIUM: (_two, "mmol/L"),
+}
+
+
+def _unit_key(unit: str) -> str:
+    """Spellings of one unit compare equal: "mg/dl", "mg/dL", "umol/L", "µmol/L"."""
+    return unit.strip().lower().replace("µ", "u").replace("μ", "u").replace(" ", "")
+
+
+def reported_as(lab: Lab, value: float, at: date | datetime | None = None) -> Reported | None:
+    """How the record's result of ``lab`` with canonical ``value`` (taken at ``at``, or that day) was
+    reported; None outside :func:`quoting` or when no result matches."""
+    record = _QUOTED.get()
+    if record is None:
+        return None
+    for m in reversed(record.series(lab)):
+        if m.value is None or m.reported is None or not math.isclose(m.value, value, rel_tol=1e-9):
+            continue
+        if at is None or m.at == at or (not isinstance(at, datetime) and m.at.date() == at):
+            return m.reported
+    return None
+
+
+def _as_reported(
+    lab: Lab, value: float, at: date | datetime | None, of: float | None
+) -> tuple[str | None, str]:
+    """(the value in the unit its result was reported in, or None when that is the canonical unit or
+    unknown; the value in the canonical unit), each with its unit."""
+    write, unit = _CANONICAL[lab]
+    canonical = f"{write(value)} {unit}"
+    source = reported_as(lab, value if of is None else of, at)
+    if source is None or _unit_key(source.unit) == _unit_key(unit):
+        return None, canonical
+    if of is None:
+        return f"{num(source.value, 3)} {source.unit}", canonical
+    if not of:
+        return None, canonical
+    return f"{num(value * source.value / of, 1)} {source.unit}", canonical
 
 
 class Phrases:
@@ -96,6 +176,25 @@ class Phrases:
     def bmd_site(self, site: BmdSite | None) -> str:
         return self._(f"bmd_site.{(site or BmdSite.OTHER).value}")
 
+    # --- lab values -----------------------------------------------------------------------------
+
+    def lab(
+        self, lab: Lab, value: float, at: date | datetime | None = None, *, of: float | None = None
+    ) -> str:
+        """A lab value with its unit: "7.2 mg/dL (1.80 mmol/L)" when the lab reported mg/dL, "1.80 mmol/L"
+        when it reported the canonical unit (or nothing tells). ``of``: ``value`` is derived from the
+        result whose canonical value is ``of`` (an albumin-corrected calcium), and is written in that
+        result's unit."""
+        reported, canonical = _as_reported(lab, value, at, of)
+        return canonical if reported is None else self._("lab_value", reported=reported, canonical=canonical)
+
+    def lab_short(
+        self, lab: Lab, value: float, at: date | datetime | None = None, *, of: float | None = None
+    ) -> str:
+        """For summaries: the value in the unit the lab reported, without the conversion."""
+        reported, canonical = _as_reported(lab, value, at, of)
+        return reported or canonical
+
     # --- renal function and calcium -------------------------------------------------------------
 
     def renal(self, renal: RenalFunction) -> str:
@@ -109,7 +208,7 @@ class Phrases:
             text = self._(
                 "renal.cockcroft_gault",
                 value=value,
-                creatinine=num(inputs.creatinine_mg_per_dl, 2),
+                creatinine=self.lab(Lab.CREATININE, inputs.creatinine_mg_per_dl, inputs.creatinine_on),
                 creatinine_day=self.day(inputs.creatinine_on),
                 weight=num(inputs.weight_kg, 1),
                 weight_day=self.day(inputs.weight_on),
@@ -120,7 +219,9 @@ class Phrases:
             text = self._(
                 "renal.ckd_epi",
                 value=value,
-                creatinine=num(egfr_inputs.creatinine_mg_per_dl, 2),
+                creatinine=self.lab(
+                    Lab.CREATININE, egfr_inputs.creatinine_mg_per_dl, egfr_inputs.creatinine_on
+                ),
                 creatinine_day=self.day(egfr_inputs.creatinine_on),
                 age=egfr_inputs.age,
                 sex=self.sex(egfr_inputs.sex),
@@ -146,19 +247,28 @@ class Phrases:
         return self._(f"measure.{renal.kind.value}.short", value=num(renal.value, 1))
 
     def calcium(self, calcium: SerumCalcium) -> str:
-        """ "2.72 mmol/L on 2026-11-01 (albumin-corrected: measured 2.62 mmol/L, albumin 35 g/L the same day)"."""
+        """ "2.72 mmol/L on 2026-11-01 (albumin-corrected: measured 2.62 mmol/L, albumin 35 g/L)", each
+        value in the unit the lab reported with the conversion in brackets."""
         day = self.day(calcium.at)
         if calcium.ionised:
-            return self._("calcium.ionised", value=mmol(calcium.value), day=day)
+            return self._("calcium.ionised", value=self.calcium_value(calcium), day=day)
         if calcium.albumin_g_per_l is None:
-            return self._("calcium.as_measured", value=mmol(calcium.value), day=day)
+            return self._("calcium.as_measured", value=self.calcium_value(calcium), day=day)
         return self._(
             "calcium.corrected",
-            value=mmol(calcium.value),
+            value=self.calcium_value(calcium),
             day=day,
-            measured=mmol(calcium.measured),
+            measured=self.lab(Lab.CALCIUM, calcium.measured, calcium.at),
             albumin=num(calcium.albumin_g_per_l, 1),
         )
+
+    def calcium_value(self, calcium: SerumCalcium, *, short: bool = False) -> str:
+        """The calcium value that decides, with its unit ("7.2 mg/dL (1.80 mmol/L)"); ``short``: for a
+        summary, in the reported unit only. A corrected value is written in its measured result's unit."""
+        lab = Lab.IONISED_CALCIUM if calcium.ionised else Lab.CALCIUM
+        of = calcium.measured if calcium.albumin_g_per_l is not None else None
+        write = self.lab_short if short else self.lab
+        return write(lab, calcium.value, calcium.at, of=of)
 
     # --- bone fragility -------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """Card wording as data: one YAML file per topic and language under ``service/cards/wording/<lang>/``.
 
-A topic's file holds its title, the sources it cites and its text templates. A template names the values
+A topic's file holds its title, the sources it cites, its text templates and (``about``) the explanation
+the rule page shows, which the cards' short details leave out. A template names the values
 it quotes as ``{placeholders}``; the topic's composer fills them from the finding's typed facts, already
 formatted by the phrase library, and a template whose placeholder has no value is an error, never an
 empty gap on a card. Clinicians and translators review these files without reading Python.
@@ -43,6 +44,8 @@ class TopicText:
     title: str
     sources: tuple[SourceRef, ...]
     templates: Mapping[str, str]
+    # what a card's detail leaves to the rule page (rules.md r3: the detail stays within its budget)
+    about: tuple[str, ...] = ()
 
     def __call__(self, key: str, /, **values: object) -> str:
         """The template ``key`` with its placeholders filled; every placeholder must have a value."""
@@ -90,7 +93,8 @@ def topic_text(topic: str, language: str) -> TopicText:
         for s in data.get("sources", ())
     )
     templates = {str(k): str(v) for k, v in (data.get("text") or {}).items()}
-    return TopicText(topic, language, str(data["title"]), sources, templates)
+    about = tuple(str(a) for a in data.get("about") or ())
+    return TopicText(topic, language, str(data["title"]), sources, templates, about)
 
 
 @cache

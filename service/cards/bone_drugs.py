@@ -63,7 +63,9 @@ _LAST_TEST = {Lab.EGFR: "last_egfr", Lab.CREATININE_CLEARANCE: "last_crcl", Lab.
 def _last_renal_test(test: LabResult | None, t: TopicText) -> str:
     if test is None:
         return t("last_none")
-    return t(_LAST_TEST[test.lab], last_value=num(test.value, 2), last_day=phrases(t.language).day(test.on))
+    p = phrases(t.language)
+    value = p.lab(Lab.CREATININE, test.value, test.on) if test.lab is Lab.CREATININE else num(test.value, 1)
+    return t(_LAST_TEST[test.lab], last_value=value, last_day=p.day(test.on))
 
 
 def _pending(pending: PendingTest, t: TopicText) -> str:
@@ -99,10 +101,11 @@ def _calcium_kind(calcium: SerumCalcium | None, t: TopicText) -> str:
 def _pre_infusion_summary(facts: PreInfusionFacts, t: TopicText, drug: str) -> str:
     reasons = facts.reasons
     values: dict[str, object] = {"drug": drug, "calcium_kind": _calcium_kind(facts.calcium, t)}
+    p = phrases(t.language)
     if facts.calcium is not None:
-        values["calcium_value"] = mmol(facts.calcium.value)
+        values["calcium_value"] = p.calcium_value(facts.calcium, short=True)
     if facts.vitamin_d is not None:
-        values["vitamin_d_value"] = num(facts.vitamin_d.value, 1)
+        values["vitamin_d_value"] = p.lab_short(Lab.VITAMIN_D, facts.vitamin_d.value, facts.vitamin_d.on)
     if PreInfusionReason.HYPOCALCAEMIA in reasons and PreInfusionReason.VITAMIN_D_LOW in reasons:
         return t("summary_both_low", **values)
     if PreInfusionReason.HYPOCALCAEMIA in reasons:
@@ -110,7 +113,7 @@ def _pre_infusion_summary(facts: PreInfusionFacts, t: TopicText, drug: str) -> s
     if PreInfusionReason.ADVANCED_CKD in reasons:
         if facts.dialysis or facts.renal is None:
             return t("summary_ckd_dialysis")
-        return t("summary_ckd", renal_short=phrases(t.language).renal_short(facts.renal))
+        return t("summary_ckd", renal_short=p.renal_short(facts.renal))
     if PreInfusionReason.CALCIUM_MISSING in reasons:
         return t("summary_calcium_missing", calcium_window_days=facts.calcium_window_days, **values)
     return t("summary_vitamin_d_low", **values)
@@ -132,7 +135,7 @@ def _calcium_line(facts: PreInfusionFacts, t: TopicText) -> str:
     return t(
         "calcium_missing",
         calcium_window_days=window,
-        last_calcium=mmol(last.value),
+        last_calcium=p.calcium_value(last),
         last_calcium_day=p.day(last.at),
     )
 
@@ -143,7 +146,7 @@ def _vitamin_d_line(facts: PreInfusionFacts, t: TopicText) -> str:
         return t("vitamin_d_none", vitamin_d_window_days=facts.vitamin_d_window_days)
     text = t(
         "vitamin_d_line",
-        vitamin_d_value=num(vitamin_d.value, 1),
+        vitamin_d_value=phrases(t.language).lab(Lab.VITAMIN_D, vitamin_d.value, vitamin_d.on),
         vitamin_d_day=phrases(t.language).day(vitamin_d.on),
     )
     if PreInfusionReason.VITAMIN_D_LOW in facts.reasons:
@@ -232,7 +235,7 @@ def _hypercalcaemia(finding: Finding[HypercalcaemiaFacts], t: TopicText) -> Text
     summary = t(
         "summary_severe" if facts.severe else "summary",
         calcium_kind=_calcium_kind(facts.calcium, t),
-        calcium_value=mmol(facts.calcium.value),
+        calcium_value=p.calcium_value(facts.calcium, short=True),
     )
     return Text(summary, "\n\n".join([calcium, p.orders(facts.orders), "\n".join(advice)]))
 

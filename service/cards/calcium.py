@@ -1,7 +1,7 @@
 """Composer of ``hypocalcemia-on-antiresorptive`` (T2DM review section 3 and the product labels, r3).
 
-The card quotes the calcium that decides (total, albumin-corrected or as measured, or ionised; mmol/L
-with mg/dL), the antiresorptive dose and its date, and renal function; it advises repletion, a recheck
+The card quotes the calcium that decides (total, albumin-corrected or as measured, or ionised; in the
+unit the lab reported, the conversion in brackets), the antiresorptive dose and its date, and renal function; it advises repletion, a recheck
 within a week and holding the next dose, and names tests already ordered.
 """
 
@@ -16,8 +16,8 @@ from service.cards._text import TopicText
 from service.cards._wording import Text, TopicWording
 from service.kernel.facts.calcium import HypocalcaemiaFacts, PendingTest
 from service.kernel.findings import Finding, Topic
+from service.kernel.record import Lab
 
-CALCIUM_MG_PER_DL_PER_MMOL = 4.008
 #: Below this renal function (or on dialysis) calcium is replaced as the renal team advises (KDIGO).
 RENAL_TEAM_BELOW = 30.0
 
@@ -39,14 +39,15 @@ def _hypocalcaemia(finding: Finding[HypocalcaemiaFacts], t: TopicText) -> Text:
     facts, p = finding.facts, phrases(t.language)
     ca = facts.calcium
     values = {
-        "calcium_value": mmol(ca.value),
-        "calcium_mg_dl": num(ca.value * CALCIUM_MG_PER_DL_PER_MMOL, 1),
+        "calcium_value": p.calcium_value(ca, short=True),
+        "calcium": p.calcium_value(ca),
         "calcium_day": p.day(ca.at),
         "low_limit": mmol(facts.low_limit),
     }
     calcium = t("calcium_ionised" if ca.ionised else "calcium_total", **values)
     if ca.albumin_g_per_l is not None:
-        calcium += t("calcium_corrected", measured=mmol(ca.measured), albumin=num(ca.albumin_g_per_l, 1))
+        measured = p.lab(Lab.CALCIUM, ca.measured, ca.at)
+        calcium += t("calcium_corrected", measured=measured, albumin=num(ca.albumin_g_per_l, 1))
     if facts.severe:
         calcium += t("calcium_severe")
     dose = t(
@@ -78,7 +79,7 @@ WORDING: dict[Topic, TopicWording[Any]] = {
         derived=frozenset(
             {
                 "calcium_value",
-                "calcium_mg_dl",
+                "calcium",
                 "calcium_day",
                 "measured",
                 "albumin",

@@ -11,12 +11,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from service.cards._phrases import Phrases, mmol, num, phrases
+from service.cards._phrases import Phrases, phrases
 from service.cards._text import TopicText
 from service.cards._wording import Text, TopicWording
 from service.kernel.clinical import SerumCalcium
 from service.kernel.facts.denosumab import Course, DoseDueFacts, HypocalcemiaFacts, SequencingFacts
 from service.kernel.findings import Finding, Proposal, Topic
+from service.kernel.record import Lab
 
 _GLOSSARY = {
     Proposal.ZOLEDRONIC_ACID_5MG_IV: "zoledronic-acid",
@@ -44,7 +45,7 @@ def _renal(c: Course, t: TopicText, p: Phrases) -> str:
 
 def _calcium(ca: SerumCalcium, t: TopicText, p: Phrases) -> str:
     if ca.ionised:
-        return t("ionised", value=mmol(ca.value), day=p.day(ca.at))
+        return t("ionised", value=p.calcium_value(ca), day=p.day(ca.at))
     return p.calcium(ca)
 
 
@@ -90,7 +91,7 @@ def _sequencing(finding: Finding[SequencingFacts], t: TopicText) -> Text:
     if facts.calcium is not None:
         parts.append(t("hypocalcaemia", calcium=_calcium(facts.calcium, t, p)))
     if facts.vitamin_d is not None:
-        parts.append(t("vitamin_d_low", vitamin_d=num(facts.vitamin_d, 1)))
+        parts.append(t("vitamin_d_low", vitamin_d=p.lab(Lab.VITAMIN_D, facts.vitamin_d)))
     for w in facts.withheld:
         reasons = p.join(t(f"why_{r.value}", oncology=c.oncology or "") for r in w.reasons)
         if offered:

@@ -14,6 +14,7 @@ from service.cards._text import TopicText
 from service.cards._wording import Text, TopicWording
 from service.kernel.facts.glycaemia import OvertreatmentFacts
 from service.kernel.findings import Finding, Topic
+from service.kernel.record import Lab
 
 GLUCOSE_MG_PER_DL_PER_MMOL = 18.016
 
@@ -30,8 +31,7 @@ def _overtreatment(finding: Finding[OvertreatmentFacts], t: TopicText) -> Text:
         signs.append(
             t(
                 "sign_hba1c",
-                hba1c_value=num(facts.hba1c.value, 1),
-                hba1c_mmol_mol=num(ifcc(facts.hba1c.value), 0),
+                hba1c_value=p.lab(Lab.HBA1C, facts.hba1c.value, facts.hba1c.on),
                 hba1c_day=p.day(facts.hba1c.on),
                 hba1c_limit=num(facts.hba1c_threshold, 1),
                 hba1c_limit_mmol_mol=num(ifcc(facts.hba1c_threshold), 0),
@@ -43,8 +43,7 @@ def _overtreatment(finding: Finding[OvertreatmentFacts], t: TopicText) -> Text:
         signs.append(
             t(
                 "sign_glucose",
-                glucose_value=num(facts.low_glucose.value, 1),
-                glucose_mg_dl=num(facts.low_glucose.value * GLUCOSE_MG_PER_DL_PER_MMOL, 0),
+                glucose_value=p.lab(Lab.GLUCOSE, facts.low_glucose.value, facts.low_glucose.on),
                 glucose_day=p.day(facts.low_glucose.on),
                 glucose_limit=num(facts.low_glucose_threshold, 1),
                 glucose_limit_mg_dl=num(facts.low_glucose_threshold * GLUCOSE_MG_PER_DL_PER_MMOL, 0),
@@ -66,13 +65,11 @@ WORDING: dict[Topic, TopicWording[Any]] = {
         derived=frozenset(
             {
                 "hba1c_value",
-                "hba1c_mmol_mol",
                 "hba1c_day",
                 "hba1c_limit",
                 "hba1c_limit_mmol_mol",
                 "hypoglycaemia_day",
                 "glucose_value",
-                "glucose_mg_dl",
                 "glucose_day",
                 "glucose_limit",
                 "glucose_limit_mg_dl",

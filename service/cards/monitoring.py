@@ -91,8 +91,7 @@ def _compose(finding: Finding[MonitoringFacts], t: TopicText) -> Text:
     if facts.up_to_date:
         checks = t("list_separator").join(_check(s.check, t) for s in facts.up_to_date)
         lines += ["", t("up_to_date", checks=checks)]
-    why = t("why_separator").join(t(f"why_{x.kind.value}") for x in facts.therapies)
-    lines += ["", t("recommendation", why=why), "", t("offer" if not facts.awaited else "offer_not_ordered")]
+    lines += ["", t("recommendation")]  # why each test is monitored: on the rule page
     return Text(summary, "\n".join(lines))
 
 

@@ -22,7 +22,7 @@ from service.kernel.facts.screening import (
     VitaminDFacts,
 )
 from service.kernel.findings import Finding, Topic
-from service.kernel.record import Sex
+from service.kernel.record import Lab, Sex
 
 NMOL_PER_NG = 2.496  # 25-OH vitamin D: 1 ng/mL = 2.496 nmol/L (rules.md)
 SUMMARY_MAX = 140  # CDS Hooks: a summary is under 140 characters
@@ -138,12 +138,12 @@ def _obesity(finding: Finding[ObesityFacts], t: TopicText) -> Text:
 def _vitamin_d(finding: Finding[VitaminDFacts], t: TopicText) -> Text:
     facts, p = finding.facts, phrases(t.language)
     value = facts.vitamin_d.value or 0.0
+    short = p.lab_short(Lab.VITAMIN_D, value, facts.vitamin_d.at)  # the summary: as reported
     parts = [
         t(
             "level",
             population=_population(facts.population, t),
-            vitamin_d=num(value, 1),
-            vitamin_d_nmol=whole(value * NMOL_PER_NG),
+            vitamin_d=p.lab(Lab.VITAMIN_D, value, facts.vitamin_d.at),
             vitamin_d_day=p.day(facts.vitamin_d.at),
             threshold=num(facts.threshold, 1),
             threshold_nmol=whole(facts.threshold * NMOL_PER_NG),
@@ -161,10 +161,10 @@ def _vitamin_d(finding: Finding[VitaminDFacts], t: TopicText) -> Text:
         )
     if facts.high_calcium is not None:  # r3: never advise calcium with high calcium
         parts.append(t("advice_high_calcium", calcium=p.calcium(facts.high_calcium)))
-        summary = t("summary_high_calcium", vitamin_d=num(value, 1))
+        summary = t("summary_high_calcium", vitamin_d=short)
     else:
         parts.append(t("advice_renal" if facts.renal_team else "advice"))
-        summary = t("summary_renal" if facts.renal_team else "summary", vitamin_d=num(value, 1))
+        summary = t("summary_renal" if facts.renal_team else "summary", vitamin_d=short)
     return Text(summary, "\n\n".join(parts))
 
 
@@ -181,6 +181,6 @@ WORDING: dict[Topic, TopicWording[Any]] = {
     Topic.VITAMIN_D_DEFICIENCY: TopicWording(
         VitaminDFacts,
         _vitamin_d,
-        derived=frozenset({"fragility", "vitamin_d_nmol", "vitamin_d_day", "threshold_nmol", "calcium"}),
+        derived=frozenset({"fragility", "vitamin_d_day", "threshold_nmol", "calcium"}),
     ),
 }

@@ -2,7 +2,8 @@
 
 Plain, typed, immutable values. Nothing here knows about FHIR, HTTP, the database or Celery:
 ``mappings`` turns FHIR resources into a :class:`PatientRecord`, the rules read it.
-Every numeric value is already in the canonical unit of its concept (see :class:`Lab`).
+Every numeric value is already in the canonical unit of its concept (see :class:`Lab`); a measurement also
+keeps the value and unit the laboratory reported, which cards quote first.
 """
 
 from __future__ import annotations
@@ -164,6 +165,14 @@ class ConditionFact:
 
 
 @dataclass(frozen=True, slots=True)
+class Reported:
+    """A value as the laboratory reported it: cards write it first, the canonical value in brackets."""
+
+    value: float
+    unit: str  # the unit's text as sent (valueQuantity.unit, else its code)
+
+
+@dataclass(frozen=True, slots=True)
 class Measurement:
     """One Observation value in its concept's canonical unit (value None: presence only)."""
 
@@ -173,6 +182,7 @@ class Measurement:
     source: str  # "Observation/123" or "Procedure/9"
     site: BmdSite | None = None  # T-scores only
     unit: str | None = None  # the unit as displayed in cards (canonical)
+    reported: Reported | None = None  # what the lab sent, beside the canonical value (rules.md r3)
 
 
 @dataclass(frozen=True, slots=True)

@@ -181,6 +181,15 @@ class RuleSettings(BaseModel):
     zoledronic_acid_course_gap_days: int = Field(456, ge=365, le=730)
     oral_bisphosphonate_course_gap_days: int = Field(92, ge=1, le=365)
 
+    # a card's detail (r3): at most about this many Unicode code points per language; the rest belongs on
+    # the topic's rule page (tests/service/cards/test_card_length.py holds every card's wording to it)
+    detail_budget_en: int = Field(600, ge=200, le=4000)
+    detail_budget_zh: int = Field(300, ge=100, le=2000)
+
+    def detail_budget(self, language: str) -> int:
+        """The detail budget of a card language ("en", "zh")."""
+        return self.detail_budget_zh if language == "zh" else self.detail_budget_en
+
     @property
     def bmi_obese(self) -> float:
         return self.bmi_obese_cn if self.population_profile is PopulationProfile.CN else self.bmi_obese_who

@@ -45,6 +45,14 @@ def examples() -> Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]]:
 
 
 @cache
+def example_answer() -> Mapping[str, Sequence[Mapping[str, Any]]]:
+    """language → the cards of one whole answer (a complex patient, its info cards folded), for the index."""
+    text = resources.files(__name__).joinpath(EXAMPLES_FILE).read_text(encoding="utf-8")
+    data: Mapping[str, Sequence[Mapping[str, Any]]] = json.loads(text).get("answer", {})
+    return data
+
+
+@cache
 def value_set(name: str) -> Mapping[str, Any]:
     """A committed value set (``mappings/valuesets/<name>.json``) with its expansion."""
     path = resources.files("mappings").joinpath("valuesets", f"{name}.json")
@@ -68,7 +76,8 @@ def router(settings: Settings) -> APIRouter:
     @pages.get(RULE_PAGES, include_in_schema=False)
     async def index(request: Request) -> HTMLResponse:
         lang = language(request)
-        return _page(_html.index_page(list(refs.values()), lang), lang)
+        answer = example_answer().get(lang, [])
+        return _page(_html.index_page(list(refs.values()), lang, answer), lang)
 
     @pages.get(f"{RULE_PAGES}/{{topic}}", include_in_schema=False)
     async def topic_page(topic: str, request: Request) -> HTMLResponse:
@@ -86,7 +95,7 @@ def _topic_html(ref: TopicReference, lang: str) -> str:
     sources = [(p.source_label(s), p.source_url(s), s.also) for s in text.sources]
     value_sets = [(name, value_set(name)) for name in ref.value_sets]
     cards = examples().get(ref.topic.value, {}).get(lang, [])
-    return _html.topic_page(ref, text.title, sources, value_sets, cards, lang)
+    return _html.topic_page(ref, text.title, sources, value_sets, cards, lang, about=text.about)
 
 
 def _page(body: str, lang: str, status_code: int = 200) -> HTMLResponse:

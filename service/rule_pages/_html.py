@@ -75,7 +75,7 @@ def _trigger(trigger: str, lang: str) -> tuple[str, str]:
     return (label(lang, key) if key in LABELS[lang] else moment), text
 
 
-def index_page(refs: Sequence[TopicReference], lang: str) -> str:
+def index_page(refs: Sequence[TopicReference], lang: str, answer: Sequence[Mapping[str, Any]] = ()) -> str:
     rows = []
     for ref in refs:
         code = ref.topic.value
@@ -94,6 +94,8 @@ def index_page(refs: Sequence[TopicReference], lang: str) -> str:
         f'<p class="intro">{_e(label(lang, "index_intro"))}</p>\n'
         f'<ul class="topics">{"".join(rows)}</ul>'
     )
+    if answer:  # a whole answer: the urgent cards stand, the info cards fold into one
+        body += "\n" + _section("answer", label(lang, "answer"), _examples(answer, lang, note="answer_note"))
     return _layout(label(lang, "index_title"), body, lang, RULE_PAGES)
 
 
@@ -104,6 +106,7 @@ def topic_page(
     value_sets: Sequence[tuple[str, Mapping[str, Any]]],
     cards: Sequence[Mapping[str, Any]],
     lang: str,
+    about: Sequence[str] = (),
 ) -> str:
     code = ref.topic.value
     facts = [
@@ -117,6 +120,7 @@ def topic_page(
         f"<h1>{_e(title)}</h1>",
         '<dl class="facts">' + "".join(f"<dt>{_e(k)}</dt><dd>{v}</dd>" for k, v in facts) + "</dl>",
         _section("triggers", label(lang, "triggers"), _triggers(ref, lang)),
+        *([_section("about", label(lang, "about"), _about(about))] if about else []),
         _section("thresholds", label(lang, "thresholds"), _thresholds(ref, lang)),
         _section("source", label(lang, "source"), _sources(sources)),
         _section("value-sets", label(lang, "value_sets"), _value_sets(value_sets, lang)),
@@ -132,6 +136,11 @@ def not_found_page(topic: str, lang: str) -> str:
         f'<p><a href="{_href(RULE_PAGES, lang)}">{_e(label(lang, "all_rules"))}</a></p>'
     )
     return _layout(label(lang, "not_found_title"), body, lang, RULE_PAGES)
+
+
+def _about(paragraphs: Sequence[str]) -> str:
+    """What the card's detail leaves out: the reasoning and advice at length, one list item each."""
+    return "<ul>" + "".join(f"<li>{_e(p)}</li>" for p in paragraphs) + "</ul>"
 
 
 def _section(anchor: str, heading: str, content: str) -> str:
@@ -204,10 +213,18 @@ def _value_sets(value_sets: Sequence[tuple[str, Mapping[str, Any]]], lang: str) 
     return "\n".join(blocks)
 
 
-def _examples(cards: Sequence[Mapping[str, Any]], lang: str) -> str:
+_OWN_LINK = re.compile(r'href="(/rules[^"?]*)"')
+
+
+def _own_links(html: str, lang: str) -> str:
+    """A card's links to this service's pages (the folded card's) keep the page's language."""
+    return _OWN_LINK.sub(lambda m: f'href="{_href(m.group(1), lang)}"', html)
+
+
+def _examples(cards: Sequence[Mapping[str, Any]], lang: str, note: str = "examples_note") -> str:
     if not cards:
         return f"<p>{_e(label(lang, 'examples_none'))}</p>"
-    rendered = [f'<p class="note">{_e(label(lang, "examples_note"))}</p>']
+    rendered = [f'<p class="note">{_e(label(lang, note))}</p>']
     for card in cards:
         indicator = str(card["indicator"])
         source = card.get("source", {})
@@ -221,7 +238,7 @@ def _examples(cards: Sequence[Mapping[str, Any]], lang: str) -> str:
             f'<article class="card {_e(indicator)}">'
             f'<header><span class="badge {_e(indicator)}">{_e(label(lang, f"indicator.{indicator}"))}</span> '
             f'<strong class="summary">{_e(card["summary"])}</strong></header>'
-            f'<div class="detail">{to_html(str(card.get("detail", "")))}</div>'
+            f'<div class="detail">{_own_links(to_html(str(card.get("detail", ""))), lang)}</div>'
             + (f'<div class="suggestions">{buttons}</div>' if buttons else "")
             + f'<footer><span class="source">{source_html}</span>'
             f'<span class="scenario">{_e(label(lang, "scenario"))}: {_e(card.get("scenario", ""))}</span>'

@@ -21,6 +21,7 @@ LABELS: dict[str, dict[str, str]] = {
         "reminder": "Reminder",
         "reminder_yes": "yes: a due date is scheduled and delivered as a FHIR Task",
         "triggers": "What fires it",
+        "about": "What the card advises, and why",
         "triggers_lang": "",
         "triggers_note": "Numbers in this text are the defaults; the values in effect are listed below.",
         "thresholds": "Thresholds and windows in effect",
@@ -37,6 +38,11 @@ LABELS: dict[str, dict[str, str]] = {
         "examples": "Example cards",
         "examples_note": "Cards as an EHR shows them, for the synthetic patients of the scenario library.",
         "examples_none": "No example card for this rule.",
+        "answer": "An answer as an EHR shows it",
+        "answer_note": (
+            "Every card of one patient-view answer, for a synthetic patient with many findings: the urgent "
+            "cards stand, and the info cards beyond the card budget fold into one card that links their pages."
+        ),
         "scenario": "Scenario",
         "not_found_title": "No such rule",
         "not_found": "This service has no rule named",
@@ -61,6 +67,7 @@ LABELS: dict[str, dict[str, str]] = {
         "reminder": "提醒",
         "reminder_yes": "是：排定到期日并以FHIR任务（Task）送达",
         "triggers": "触发条件",
+        "about": "卡片建议及其依据",
         "triggers_lang": "规则原文为英文。",
         "triggers_note": "文中数字为默认值，实际生效的数值见下表。",
         "thresholds": "当前生效的阈值与时间窗",
@@ -77,6 +84,8 @@ LABELS: dict[str, dict[str, str]] = {
         "examples": "示例卡片",
         "examples_note": "以下为电子病历中显示的卡片，患者均来自场景库中的虚构病例。",
         "examples_none": "此规则暂无示例卡片。",
+        "answer": "电子病历中显示的一次应答",
+        "answer_note": "一个发现较多的模拟患者在patient-view时收到的全部卡片：紧急卡片单独显示，超出卡片数预算的提示卡片合并为一张，并链接各自的规则页。",
         "scenario": "场景",
         "not_found_title": "未找到该规则",
         "not_found": "本服务没有名为以下代码的规则：",

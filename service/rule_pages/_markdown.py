@@ -1,6 +1,7 @@
-"""Card details as HTML: the little markdown cards use (paragraphs, bullet lists, bold), nothing else.
+"""Card details as HTML: the little markdown cards use (paragraphs, bullet lists, bold, links), nothing else.
 
-Everything is escaped first, then those three are applied, so no text of a card can inject markup.
+Everything is escaped first, then those are applied, so no text of a card can inject markup; a link goes
+only to this service's own pages or to an http(s) address.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ import re
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _BULLET = re.compile(r"^\s*[-*]\s+")
+_LINK = re.compile(r"\[([^\]]+)\]\(((?:https?://|/)[^\s()]+)\)")  # escaped: quotes are already &quot;
 
 
 def _inline(text: str) -> str:
-    return _BOLD.sub(r"<strong>\1</strong>", html.escape(text, quote=True))
+    escaped = _BOLD.sub(r"<strong>\1</strong>", html.escape(text, quote=True))
+    return _LINK.sub(r'<a href="\2">\1</a>', escaped)
 
 
 def to_html(markdown: str) -> str:

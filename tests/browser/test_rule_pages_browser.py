@@ -209,3 +209,45 @@ def test_a_card_link_opens_its_rule_page_in_both_languages_and_fits_a_phone(
         phone.screenshot(path=str(shots / f"{topic}-{lang}-390px.png"))
     print(f"rule page screenshots: {shots}")
     assert not too_wide, too_wide
+
+
+FOLDED_SHOT = REPO / "docs" / "screenshots" / "folded-card.png"
+
+
+def test_the_index_shows_a_whole_answer_with_its_folded_card(
+    server: str, browser: Any, tmp_path: Path
+) -> None:
+    """rules.md r3 "Card budget": the folded "More bone-health findings (N)" card as an EHR shows it, each
+    folded finding linking its topic's page. Its screenshot is kept in tmp_path; docs/ holds a copy."""
+    page = browser.new_page(viewport={"width": 1024, "height": 1400})
+    page.goto(f"{server}/rules")
+    answer = page.locator("#answer article.card")
+    assert answer.count() >= 2
+    folded = page.locator("#answer article.card", has_text="More bone-health findings")
+    assert folded.count() == 1
+    folded.scroll_into_view_if_needed()
+    assert folded.is_visible()
+    summary = folded.locator(".summary").inner_text()
+    links = folded.locator(".detail a")
+    assert summary == f"More bone-health findings ({links.count()})"
+    assert links.count() >= 2
+    topics = {t.value for t in Topic}
+    hrefs = [links.nth(i).get_attribute("href") or "" for i in range(links.count())]
+    assert all(h.endswith("?lang=en") for h in hrefs), hrefs  # the page's language is kept
+    paths = [h.removesuffix("?lang=en") for h in hrefs]
+    assert all(p.startswith("/rules/") and p.removeprefix("/rules/") in topics for p in paths), hrefs
+    shot = tmp_path / "folded-card.png"
+    folded.screenshot(path=str(shot))
+    assert shot.stat().st_size > 1000
+    print(f"folded card screenshot: {shot}")
+
+    # A folded finding's link opens its topic's page.
+    links.first.click()
+    page.wait_for_load_state()
+    first = paths[0].removeprefix("/rules/")
+    assert page.url.endswith(hrefs[0])
+    assert page.locator("h1").inner_text() == topic_text(first, "en").title
+
+    # In Chinese the same answer, its folded card worded in Chinese.
+    page.goto(f"{server}/rules?lang=zh")
+    assert page.locator("#answer article.card", has_text="更多骨健康提示").count() == 1

@@ -199,6 +199,9 @@ RULES_MD_DEFAULTS = {  # docs/spec/rules.md: every number is a setting with this
     "ckd_mbd_egfr_threshold": 30.0,
     "ckd_mbd_egfr_window_days": 365,
     "ckd_mbd_test_interval_days": 365,
+    # revision 3: "What a card must look like", the detail budget per language
+    "detail_budget_en": 600,
+    "detail_budget_zh": 300,
 }
 INFRASTRUCTURE_NUMBERS = [
     name for name, field in Settings.model_fields.items() if field.annotation in (int, float, "int", "float")

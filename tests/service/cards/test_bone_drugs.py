@@ -183,7 +183,7 @@ def test_pre_infusion_card_for_denosumab_after_a_bisphosphonate_skips_the_first_
     assert "denosumab" in card["summary"] and "14 ng/mL" in card["summary"]
     assert "below 20 ng/mL" in detail and "cholecalciferol" in detail
     assert "acute-phase" not in detail and "dental" not in detail
-    assert "total calcium as measured" in detail
+    assert "total, not albumin-corrected" in detail
     assert _codes(card) == [] and "suggestions" not in card  # r3: only missing tests are offered
 
 
@@ -256,7 +256,7 @@ def test_severe_hypercalcaemia_on_calcium_alone_is_critical_without_anabolic_adv
     card = _card(hypercalcemia_on_therapy(rec, NOW, SETTINGS), rec, "en")
     assert card["indicator"] == "critical" and card["overrideReasons"]
     assert "3.05 mmol/L" in card["summary"] and "above 3.00 mmol/L" in card["detail"]
-    assert "16 hours" not in card["detail"] and "total calcium as measured" in card["detail"]
+    assert "16 hours" not in card["detail"] and "total, not albumin-corrected" in card["detail"]
 
 
 # --- the wording each fact chooses ----------------------------------------------------------------

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
+
+import pytest
 
 from service.cards import render
 from service.kernel.findings import Topic
@@ -12,6 +15,9 @@ from service.rules import Moment, evaluate
 from service.rules.calcium import hypocalcemia_on_antiresorptive
 from tests.builders import NOW, ago, born_years_ago, condition, lab, patient, record
 from tests.builders import medication as med
+from tests.conftest import REPO
+from tests.scenarios._scenario import load
+from tests.service.cards._every_card import Chart, answer
 from tests.service.rules._drug_records import DENOSUMAB, SETTINGS
 
 ADMIN = {"kind": ExposureKind.ADMINISTRATION, "status": "completed"}
@@ -40,7 +46,7 @@ def test_severe_total_calcium_in_mmol_and_mg_dl_with_the_dose_and_advice() -> No
     c = card(chart(lab(Lab.CALCIUM, 1.82, 2), lab(Lab.EGFR, 52, 20)))
     assert c.indicator == "critical"
     assert c.summary == "Severe hypocalcaemia (1.82 mmol/L) after denosumab: assess and treat now"
-    assert "1.82 mmol/L (7.3 mg/dL)" in c.detail and ": severe" in c.detail
+    assert "1.82 mmol/L on" in c.detail and "mg/dL" not in c.detail and ": severe" in c.detail
     assert "Prolia" in c.detail and "(40 days ago)" in c.detail
     assert "eGFR 52" in c.detail
     assert "recheck calcium within 7 days" in c.detail and "hold the next antiresorptive dose" in c.detail
@@ -61,7 +67,7 @@ def test_ionised_albumin_corrected_oncology_and_dialysis_wording() -> None:
         chart(lab(Lab.IONISED_CALCIUM, 1.11, 2), meds=zometa, extra=(condition(Problem.DIALYSIS),))
     )
     assert ionised.indicator == "warning"
-    assert "**Ionised calcium:** 1.11 mmol/L (4.4 mg/dL)" in ionised.detail
+    assert "**Ionised calcium:** 1.11 mmol/L on" in ionised.detail
     assert "(oncology dose)" in ionised.detail and "on dialysis" in ionised.detail
     assert "as the renal team advises (KDIGO)" in ionised.detail
     assert ionised.summary.endswith("after zoledronic acid: replete, recheck, hold the next dose")
@@ -86,7 +92,7 @@ def test_a_pending_order_is_named_and_not_offered() -> None:
 def test_chinese_card() -> None:
     c = card(chart(lab(Lab.CALCIUM, 1.82, 2)), "zh")
     assert c.summary == "地舒单抗后严重低钙血症（1.82 mmol/L）：请立即评估和处理"
-    assert "1.82 mmol/L（7.3 mg/dL）" in c.detail and "40天前" in c.detail
+    assert "1.82 mmol/L，" in c.detail and "40天前" in c.detail
     assert "左梓旭、杨斌 2025，第3节" in c.detail and "药品说明书" in c.detail
     assert len(body(c)) <= 300
 
@@ -100,3 +106,39 @@ def test_palliative_care_card_has_no_suggestions_and_the_goals_of_care_line() ->
     ]
     c = render(finding, r, NOW, "en")
     assert not c.suggestions and "Weigh treatment against the goals of care." in c.detail
+
+
+TOPIC = Topic.HYPOCALCEMIA_ON_ANTIRESORPTIVE.value
+
+# --- lab values in the unit the lab reported (rules.md r3) -------------------------------------------
+
+PROLIA_7_5 = REPO / "tests" / "scenarios" / "calcium" / "prolia-calcium-7-5-mg-dl-severe-critical.yaml"
+
+
+def _hypocalcaemia_card(value: float, unit: str, language: str) -> tuple[str, str]:
+    """(summary, detail) of the scenario's card with its calcium reported as ``value`` ``unit``."""
+    scenario = load(PROLIA_7_5)
+    request = copy.deepcopy(scenario.request)
+    for entry in request["prefetch"]["observations"]["entry"]:
+        entry["resource"]["valueQuantity"] |= {"value": value, "unit": unit, "code": unit}
+    chart = Chart("prolia", request, scenario.now, {})
+    (card,) = [c for c in answer(chart, language) if c.source.topic and c.source.topic.code == TOPIC]
+    return card.summary, card.detail or ""
+
+
+@pytest.mark.parametrize(
+    ("language", "shown"), [("en", "7.5 mg/dL (1.87 mmol/L)"), ("zh", "7.5 mg/dL（1.87 mmol/L）")]
+)
+def test_a_calcium_reported_in_mg_dl_is_quoted_in_mg_dl_with_mmol_l_in_brackets(
+    language: str, shown: str
+) -> None:
+    summary, detail = _hypocalcaemia_card(7.5, "mg/dL", language)
+    assert shown in detail
+    assert "7.5 mg/dL" in summary and "mmol/L" not in summary  # a summary quotes the reported unit alone
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_calcium_reported_in_mmol_l_is_quoted_once(language: str) -> None:
+    summary, detail = _hypocalcaemia_card(1.87, "mmol/L", language)
+    assert "1.87 mmol/L" in summary and "1.87 mmol/L" in detail
+    assert "mg/dL" not in summary + detail
