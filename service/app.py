@@ -10,7 +10,6 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,11 +23,11 @@ import cds_hooks
 from cds_hooks import add_stage, handler_started, lap
 from cds_hooks.errors import OPERATION_OUTCOME_SCHEMA, CdsError, invalid
 from cds_hooks.handler import CdsService, HookCall
-from cds_hooks.models import Card
+from cds_hooks.models import Card, new_uuid
 from mappings import MappingError, build_record
 from service import metrics
 from service._readiness import Readiness
-from service.cards.answer import Answered, answer, in_order
+from service.cards.answer import in_order, lay_out, word
 from service.cds_services import LANGUAGES, SERVICES, allergies_known, draft_resources
 from service.evaluation import evaluate_record
 from service.feedback.api import router as suppressions_router
@@ -37,10 +36,10 @@ from service.feedback.policy import Active, Issued, Periods, SeenAtSelect, liste
 from service.kernel.findings import Finding
 from service.persistence import (
     SqlFeedbackStore,
+    add_audit,
     audit_secret,
     make_engine,
     migrate,
-    record_audit,
     session_factory,
 )
 from service.persistence.suppressions import in_force, lift, record_issued, seen_at_select
@@ -96,10 +95,17 @@ class BoneHealth:
         listened = listen(in_order(evaluation.cards), call.hook, drafts_of, active, seen)
         findings = list(listened.findings)
         topics = [f.topic.value for f in findings]
+        budget = self.settings.rules.card_budget if moment is Moment.VIEW else None
+        layout = lay_out(findings, budget)
+        uuids = [new_uuid() for _ in layout.cards]
+        issued = [
+            (uuid, self._issued(call, topic, covered, drafts_of))
+            for uuid, (topic, covered) in zip(uuids, layout.cards, strict=True)
+        ]
+        latency_ms = (time.perf_counter() - started) * 1000
         lap("rules")
-        # The database work starts on a thread now and runs while the cards are worded; it writes the
-        # cards issued (for feedback) once they exist, before the answer leaves.
-        issued: Future[list[tuple[str, Issued]]] = Future()
+        # The database work runs on a thread while the cards are worded: reminders, what each card is
+        # about (for feedback), the audit row. It is done before the answer leaves.
         persisted = loop.run_in_executor(
             None,
             self._persist,
@@ -110,28 +116,25 @@ class BoneHealth:
             topics,
             listened.risen,
             issued,
-            started,
+            latency_ms,
         )
-        budget = self.settings.rules.card_budget if moment is Moment.VIEW else None
-        try:
-            answered = answer(findings, record, now, call.language, base_url=call.base_url, budget=budget)
-        except BaseException as exc:
-            issued.set_exception(exc)
-            await asyncio.shield(persisted)
-            raise
-        issued.set_result([(a.card.uuid, self._issued(call, a, drafts_of)) for a in answered])
+        cards = word(layout, record, now, call.language, base_url=call.base_url, uuids=uuids)
         lap("cards")
         add_stage("persistence", await persisted)  # on its thread, overlapping "cards"
         lap("persistence_wait")  # what the call waited for the writes after the cards were ready
         metrics.observe_hook(call.service_id, topics, (time.perf_counter() - started))
-        return [a.card for a in answered]  # the call's log line is written by cds_hooks
+        return cards  # the call's log line is written by cds_hooks
 
     @staticmethod
-    def _issued(call: HookCall, answered: Answered, drafts_of: Callable[[Finding], frozenset[str]]) -> Issued:
-        covers = tuple((f.topic.value, f.indicator) for f in answered.findings)
-        drafts = sorted({k for f in answered.findings for k in drafts_of(f)})
-        topic = answered.card.source.topic.code if answered.card.source.topic is not None else ""
-        return Issued(call.patient_id, call.hook, topic or "", covers, tuple(drafts))
+    def _issued(
+        call: HookCall,
+        topic: str,
+        findings: Sequence[Finding],
+        drafts_of: Callable[[Finding], frozenset[str]],
+    ) -> Issued:
+        covers = tuple((f.topic.value, f.indicator) for f in findings)
+        drafts = sorted({k for f in findings for k in drafts_of(f)})
+        return Issued(call.patient_id, call.hook, topic, covers, tuple(drafts))
 
     def _heard(self, call: HookCall, now: datetime) -> tuple[list[Active], list[SeenAtSelect]]:
         """The suppressions in force for the patient, and (at order-sign) the cards of order-select.
@@ -161,11 +164,11 @@ class BoneHealth:
         now: datetime,
         topics: list[str],
         risen: Sequence[int],
-        issued: Future[list[tuple[str, Issued]]],
-        started_at: float,
+        issued: Sequence[tuple[str, Issued]],
+        latency_ms: float,
     ) -> float:
-        """Reconcile reminders and lift overtaken suppressions, then, once the cards exist, remember them
-        and write the audit row (a thread). Returns the seconds it spent working.
+        """Reconcile reminders and lift overtaken suppressions; remember the cards and write the audit
+        row (a thread; two transactions). Returns the seconds it took.
 
         A database fault must not cost the clinician the cards: each failure is logged and counted,
         and the next evaluation reconciles again. Reminders of a quiet topic are reconciled like any
@@ -181,34 +184,29 @@ class BoneHealth:
             log.error(
                 "reminder scheduling failed: %s", type(exc).__name__, extra={"service": call.service_id}
             )
-        working = time.perf_counter() - started
-        try:
-            cards = issued.result(timeout=60)
-        except BaseException:
-            return working  # the cards failed: nothing was issued, the call answers with the error
-        started = time.perf_counter()
         try:
             with self.sessions.begin() as session:
-                record_issued(session, call.service_id, now, cards)
-        except Exception as exc:
-            metrics.ISSUED_CARD_FAILURES.inc()
-            log.error("issued cards not stored: %s", type(exc).__name__, extra={"service": call.service_id})
-        try:
-            record_audit(
-                self.sessions,
-                secret=self.audit_key,
-                service=call.service_id,
-                hook_instance=call.hook_instance,
-                issuer=call.issuer,
-                patient_id=call.patient_id,
-                topics=topics,
-                latency_ms=(time.perf_counter() - started_at) * 1000,
-                outcome="ok",
-            )
+                record_issued(session, call.service_id, now, issued)
+                add_audit(
+                    session,
+                    secret=self.audit_key,
+                    service=call.service_id,
+                    hook_instance=call.hook_instance,
+                    issuer=call.issuer,
+                    patient_id=call.patient_id,
+                    topics=topics,
+                    latency_ms=latency_ms,
+                    outcome="ok",
+                )
         except Exception as exc:
             metrics.AUDIT_FAILURES.inc()
-            log.error("audit write failed: %s", type(exc).__name__, extra={"service": call.service_id})
-        return working + time.perf_counter() - started
+            metrics.ISSUED_CARD_FAILURES.inc()
+            log.error(
+                "audit and issued cards not written: %s",
+                type(exc).__name__,
+                extra={"service": call.service_id},
+            )
+        return time.perf_counter() - started
 
 
 class _Metrics:
