@@ -324,3 +324,9 @@ def test_sigterm_lets_an_in_flight_hook_finish(tmp_path: Path, fhir: FhirServer)
     hook_lines = [json.loads(line) for line in log.splitlines() if '"hook call"' in line]
     assert [line["outcome"] for line in hook_lines] == ["ok"]
     assert uuid.UUID(hook_lines[0]["hook_instance"])
+    # the writes behind the last answer were committed before the process ended
+    engine = make_engine(f"sqlite:///{tmp_path}/serve.db")
+    with session_factory(engine)() as session:
+        audited = session.execute(select(HookAudit.hook_instance)).scalars().all()
+    engine.dispose()
+    assert audited == [hook_lines[0]["hook_instance"]]
