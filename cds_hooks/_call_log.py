@@ -47,6 +47,9 @@ class CallInfo:
     issue: str | None = None  # the OperationOutcome issue code of an error answer
     stages: dict[str, float] = field(default_factory=dict)  # stage -> seconds
     mark: float = 0.0  # perf_counter() at the end of the last stage
+    # what the call made that is freed only once its answer is sent (the parsed request: freeing a
+    # large chart takes milliseconds, which the answer need not wait for)
+    keep: list[Any] = field(default_factory=list)
 
 
 CURRENT: ContextVar[CallInfo | None] = ContextVar("cds_hooks.call", default=None)

@@ -15,6 +15,9 @@ each does is unchanged:
   :class:`CdsError`, which the router's exception handler answers);
 - **the last-resort 500**: any exception nothing else handled is logged with its traceback and
   answered with a bare 500 OperationOutcome.
+
+The objects a call parked in its :class:`CallInfo` (``keep``: the parsed request) are let go only
+after the answer has been sent, so freeing a large chart does not delay its answer.
 """
 
 from __future__ import annotations
@@ -100,6 +103,7 @@ class ProtocolMiddleware:
                     info.stages["respond"] = ended - info.mark
                 known = service if service in self.service_ids else None
                 record_call(self.observer, known, status, info, ended - started)
+                info.keep.clear()  # the parsed request is freed now, after its answer went out
 
     async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
         """413 for a body over the limit: by its Content-Length, or as a streamed body passes it."""

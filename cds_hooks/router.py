@@ -180,6 +180,7 @@ class _Endpoints:
         service = self._service(service_id)
         check_content_type(request.headers.get("content-type"))
         call = parse_hook_request(await request.body(), service.definition.hook)
+        info.keep.append(call)  # freed after the answer is sent (cds_hooks/_middleware.py)
         info.hook_instance = call.hook_instance
         fhir, fhir_server = self._fhir_source(call, issuer)
         deadline_ms = self._config.hook_deadline_ms
