@@ -1,11 +1,13 @@
 """Scan and delivery over real Celery workers: patients per second with 1 and with 2 worker processes.
 
-    python bench/scan.py [--patients 10000] [--workers 1,2] [--quick] [--json PATH]
+    python bench/scan.py [--patients 10000] [--workers 1,2] [--fhir-processes 2] [--quick] [--json PATH]
 
 Needs the machine's PostgreSQL (a schema of its own, dropped at the end) and Redis (a key prefix of
-its own). A loopback FHIR server in this process serves ``--patients`` synthetic patients on
-denosumab, each with the typical chart of bench/_charts.py (50 resources) under its own ids. For
-each worker count, ``celery worker --pool=solo`` processes are started and:
+its own). A loopback FHIR server serves ``--patients`` synthetic patients on denosumab, each with the
+typical chart of bench/_charts.py (50 resources) under its own ids: ``--fhir-processes`` processes
+of bench/_fast_http.py sharing one port, or with ``--fhir-processes 0`` the former ``http.server``
+threads inside this process (which, at about 150 searches a second, were the bound). For each
+worker count, ``celery worker --pool=solo`` processes are started and:
 
 1. scan: the scan task's search runs here (it pages through the candidates and enqueues one batch
    task per 20 patients); timed from its start until the run's row says every candidate is counted;
@@ -21,6 +23,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -37,6 +41,7 @@ from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo: service, cds_hooks, mappings
 
+import _fast_http
 import orjson
 from _charts import PATIENT_ID, typical
 from _stats import machine
@@ -150,6 +155,25 @@ def fhir_server(panel: Panel) -> Iterator[str]:
 
 
 @contextmanager
+def fast_fhir_server(panel: Panel, processes: int) -> Iterator[str]:
+    """The panel on bench/_fast_http.py: ``processes`` processes sharing one port."""
+
+    def handler_for(port: int) -> Any:
+        base = f"http://127.0.0.1:{port}/fhir"
+
+        def handle(method: str, target: str, headers: dict[str, str], _body: bytes) -> tuple[int, bytes]:
+            if method == "POST":
+                return panel.post(headers)
+            parts = urlsplit(target)
+            return panel.get(parts.path, parse_qs(parts.query), base)
+
+        return handle
+
+    with _fast_http.serve(handler_for, processes) as port:
+        yield f"http://127.0.0.1:{port}/fhir"
+
+
+@contextmanager
 def postgres_schema() -> Iterator[str]:
     import psycopg
 
@@ -209,6 +233,43 @@ def workers(settings: Settings, count: int, logs: Path) -> Iterator[list[int]]:
                 process.kill()
                 process.wait()
             handle.close()
+
+
+@contextmanager
+def profiled(folder: Path | None, pids: list[int], phase: str) -> Iterator[None]:
+    """py-spy records every worker through the phase (raw stacks, idle included), if asked."""
+    if folder is None:
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    spies = [
+        subprocess.Popen(
+            [
+                spy,
+                "record",
+                "--pid",
+                str(pid),
+                "--idle",
+                "--rate",
+                "200",
+                "--format",
+                "raw",
+                "--output",
+                str(folder / f"{phase}-worker{i}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for i, pid in enumerate(pids)
+    ]
+    try:
+        yield
+    finally:
+        for process in spies:
+            process.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        for process in spies:
+            process.wait(timeout=60)
 
 
 def wait(condition: Any, timeout: float) -> None:
@@ -302,7 +363,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=10_000)
     parser.add_argument("--workers", default="1,2", help="comma-separated worker process counts")
+    parser.add_argument(
+        "--fhir-processes",
+        type=int,
+        default=2,
+        help="processes of the FHIR server; 0: http.server threads here",
+    )
     parser.add_argument("--quick", action="store_true", help="200 patients, 1 worker (CI smoke test)")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="py-spy (on PATH or in this environment) samples each worker here, idle included",
+    )
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     args = parser.parse_args(argv)
     patients = 200 if args.quick else args.patients
@@ -310,8 +382,9 @@ def main(argv: list[str] | None = None) -> int:
     panel = Panel(patients)
     load_before = os.getloadavg()[0]
     rows = []
+    serving = fast_fhir_server(panel, args.fhir_processes) if args.fhir_processes else fhir_server(panel)
     with (
-        fhir_server(panel) as base,
+        serving as base,
         postgres_schema() as url,
         tempfile.TemporaryDirectory(prefix="bhcds-scan-") as logs,
     ):
@@ -325,8 +398,10 @@ def main(argv: list[str] | None = None) -> int:
                 log_level="WARNING",
             )
             with workers(settings, count, Path(logs)) as pids:
-                scan = run_scan(settings, patients, pids)
-                delivery = run_delivery(settings, patients, pids)
+                with profiled(args.profile, pids, f"scan-{count}"):
+                    scan = run_scan(settings, patients, pids)
+                with profiled(args.profile, pids, f"delivery-{count}"):
+                    delivery = run_delivery(settings, patients, pids)
             _drop_namespace(settings.celery_namespace)
             rows.append({"workers": count, "scan": scan, "delivery": delivery})
             print(
@@ -340,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "machine": machine(),
         "patients": patients,
+        "fhir_processes": args.fhir_processes,
         "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "runs": rows,
         "quick": args.quick,
