@@ -201,6 +201,14 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float:
+    """CPU time every process of the machine has used so far, over all cores (/proc/stat, Linux):
+    beside the workers' own, it shows how much of the machine other work took during a phase."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
+    user, nice, system, _idle, _iowait, irq, softirq = fields
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def workers(settings: Settings, count: int, logs: Path) -> Iterator[list[int]]:
     started = []
@@ -285,7 +293,7 @@ def run_scan(settings: Settings, patients: int, pids: list[int]) -> dict[str, An
     batch = app.tasks[SCAN_BATCH_TASK]
     factory = session_factory(make_engine(settings.database_url))
     now = datetime.now(UTC)
-    cpu_before = cpu_seconds(pids)
+    cpu_before, machine_before = cpu_seconds(pids), machine_busy_seconds()
     started = time.perf_counter()
     run_id = asyncio.run(
         enqueue_scan(
@@ -304,6 +312,7 @@ def run_scan(settings: Settings, patients: int, pids: list[int]) -> dict[str, An
     wait(finished, timeout=max(600, patients))
     elapsed = time.perf_counter() - started
     cpu = cpu_seconds(pids) - cpu_before
+    busy = machine_busy_seconds() - machine_before
     with factory() as session:
         run = session.get(ScanRun, run_id)
         assert run is not None
@@ -314,6 +323,8 @@ def run_scan(settings: Settings, patients: int, pids: list[int]) -> dict[str, An
         "search_seconds": round(searched, 2),
         "patients_per_s": round(patients / elapsed, 1),
         "worker_cpu_ms_per_patient": round(cpu * 1000 / patients, 2),
+        "workers_cores": round(cpu / elapsed, 2),
+        "machine_busy_cores": round(busy / elapsed, 2),
     }
 
 
@@ -332,7 +343,7 @@ def run_delivery(settings: Settings, patients: int, pids: list[int]) -> dict[str
                 )
                 reconcile(session, f"scan{i:06d}", [finding], deceased=False, now=now)
     deliver = make_celery(settings).tasks[DELIVER_TASK]
-    cpu_before = cpu_seconds(pids)
+    cpu_before, machine_before = cpu_seconds(pids), machine_busy_seconds()
     started = time.perf_counter()
     claimed = 0
     while batch := dispatch_due(factory, lambda i: deliver.apply_async(args=[i]), now=now, batch=500):
@@ -350,12 +361,15 @@ def run_delivery(settings: Settings, patients: int, pids: list[int]) -> dict[str
     wait(lambda: delivered() >= claimed, timeout=max(600, patients))
     elapsed = time.perf_counter() - started
     cpu = cpu_seconds(pids) - cpu_before
+    busy = machine_busy_seconds() - machine_before
     engine.dispose()
     return {
         "delivered": claimed,
         "seconds": round(elapsed, 2),
         "per_s": round(claimed / elapsed, 1),
         "worker_cpu_ms_per_reminder": round(cpu * 1000 / max(1, claimed), 2),
+        "workers_cores": round(cpu / elapsed, 2),
+        "machine_busy_cores": round(busy / elapsed, 2),
     }
 
 
@@ -409,7 +423,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{scan['seconds']:.1f} s = {scan['patients_per_s']:.1f}/s (search and enqueue "
                 f"{scan['search_seconds']:.1f} s; worker CPU {scan['worker_cpu_ms_per_patient']:.1f} ms "
                 f"per patient); delivery {delivery['delivered']:,} in {delivery['seconds']:.1f} s = "
-                f"{delivery['per_s']:.1f}/s (worker CPU {delivery['worker_cpu_ms_per_reminder']:.1f} ms each)",
+                f"{delivery['per_s']:.1f}/s (worker CPU {delivery['worker_cpu_ms_per_reminder']:.1f} ms each); "
+                f"cores busy, workers / whole machine: scan {scan['workers_cores']} / {scan['machine_busy_cores']}, "
+                f"delivery {delivery['workers_cores']} / {delivery['machine_busy_cores']}",
                 flush=True,
             )
     result = {
