@@ -121,7 +121,7 @@ class Server:
             command = [sys.executable, "-m", "service.cli"]
         else:
             command = [str(script)] if script.exists() else [sys.executable, "-m", "service.cli"]
-        command += ["serve", "--host", HOST, "--port", str(self.port), "--no-workers"]
+        command += ["serve", "--host", HOST, "--port", str(self.port), "--no-workers", "--api-processes", "1"]
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             command, cwd=tree or workdir, env=environ, stdout=self._log, stderr=subprocess.STDOUT

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
@@ -28,8 +29,6 @@ def _raise_shutdown(signum: int, _: FrameType | None) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from service.app import create_app
-
     settings = get_settings()
     stop_workers: Callable[[], None] | None = None
     processes: int = args.api_processes
@@ -43,10 +42,13 @@ def _serve(args: argparse.Namespace) -> int:
             from service.reminders.runner import start_embedded
 
             stop_workers = start_embedded(settings)
-        # Several API processes use every core (the hook path is CPU-bound); each builds its own app.
-        app: object = (
-            "service.cli:api_process_app" if processes > 1 else GcTuned(create_app(settings), settings)
-        )
+        # Several API processes use every core (the hook path is CPU-bound); each imports and builds its
+        # own app, so this supervising process does not load the application (about 100 MiB) at all.
+        app: object = "service.cli:api_process_app"
+        if processes == 1:
+            from service.app import create_app
+
+            app = GcTuned(create_app(settings), settings)
         uvicorn.run(
             app,  # type: ignore[arg-type]
             factory=processes > 1,
@@ -183,6 +185,14 @@ def _listen(args: argparse.Namespace) -> int:
     return 0
 
 
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity: a container's cpuset, not the host's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity on this platform
+        return os.cpu_count() or 1
+
+
 def version() -> str:
     try:
         return metadata.version("bone-health-cds")
@@ -220,9 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--api-processes",
         type=int,
-        default=1,
+        default=cores(),
         metavar="N",
-        help="API server processes (use the core count); not Celery workers",
+        help="API server processes (default: the cores this process may run on); not Celery workers",
     )
     serve.add_argument(
         "--no-embedded-worker",
