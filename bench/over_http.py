@@ -91,19 +91,40 @@ def postgres_schema(server_url: str) -> Iterator[str]:
 
 
 class Server:
-    """`bone-health-cds serve --no-workers` from this environment, its JSON log in a file."""
+    """`bone-health-cds serve --no-workers` from this environment, its JSON log in a file.
 
-    def __init__(self, workdir: Path, database_url: str) -> None:
+    ``tree`` runs the server from another checkout of the code (``python -m service.cli`` with that
+    folder first on the path; bench/ab.py compares commits that way), ``env`` adds settings.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        database_url: str,
+        *,
+        tree: Path | None = None,
+        env: dict[str, str] | None = None,
+        name: str = "server",
+    ) -> None:
         self.port = free_port()
-        self.log_path = workdir / "server.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BHCDS_")}
-        env |= {"BHCDS_AUTH_ENABLED": "false", "BHCDS_DATABASE_URL": database_url, "BHCDS_LOG_LEVEL": "INFO"}
+        self.log_path = workdir / f"{name}.log"
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("BHCDS_")}
+        environ |= {
+            "BHCDS_AUTH_ENABLED": "false",
+            "BHCDS_DATABASE_URL": database_url,
+            "BHCDS_LOG_LEVEL": "INFO",
+        }
+        environ |= env or {}
         script = Path(sys.executable).parent / "bone-health-cds"
-        command = [str(script)] if script.exists() else [sys.executable, "-m", "service.cli"]
-        command += ["serve", "--host", HOST, "--port", str(self.port), "--no-workers"]
+        if tree is not None:
+            environ["PYTHONPATH"] = str(tree)
+            command = [sys.executable, "-m", "service.cli"]
+        else:
+            command = [str(script)] if script.exists() else [sys.executable, "-m", "service.cli"]
+        command += ["serve", "--host", HOST, "--port", str(self.port), "--no-workers", "--api-processes", "1"]
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            command, cwd=workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT
+            command, cwd=tree or workdir, env=environ, stdout=self._log, stderr=subprocess.STDOUT
         )
 
     def wait_ready(self, timeout_s: float = 60) -> None:
@@ -137,6 +158,11 @@ class Server:
             if entry.get("msg") == "hook call" and entry.get("hook_instance"):
                 calls[entry["hook_instance"]] = entry
         return calls
+
+    def rss_mib(self) -> float:
+        """The server process's resident set size now (/proc/<pid>/statm, Linux)."""
+        pages = int(Path(f"/proc/{self.process.pid}/statm").read_text().split()[1])
+        return round(pages * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
 
     def stop(self) -> None:
         self.process.terminate()

@@ -1,11 +1,13 @@
 """Scan and delivery over real Celery workers: patients per second with 1 and with 2 worker processes.
 
-    python bench/scan.py [--patients 10000] [--workers 1,2] [--quick] [--json PATH]
+    python bench/scan.py [--patients 10000] [--workers 1,2] [--fhir-processes 2] [--quick] [--json PATH]
 
 Needs the machine's PostgreSQL (a schema of its own, dropped at the end) and Redis (a key prefix of
-its own). A loopback FHIR server in this process serves ``--patients`` synthetic patients on
-denosumab, each with the typical chart of bench/_charts.py (50 resources) under its own ids. For
-each worker count, ``celery worker --pool=solo`` processes are started and:
+its own). A loopback FHIR server serves ``--patients`` synthetic patients on denosumab, each with the
+typical chart of bench/_charts.py (50 resources) under its own ids: ``--fhir-processes`` processes
+of bench/_fast_http.py sharing one port, or with ``--fhir-processes 0`` the former ``http.server``
+threads inside this process (which, at about 150 searches a second, were the bound). For each
+worker count, ``celery worker --pool=solo`` processes are started and:
 
 1. scan: the scan task's search runs here (it pages through the candidates and enqueues one batch
    task per 20 patients); timed from its start until the run's row says every candidate is counted;
@@ -21,6 +23,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -37,6 +41,7 @@ from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo: service, cds_hooks, mappings
 
+import _fast_http
 import orjson
 from _charts import PATIENT_ID, typical
 from _stats import machine
@@ -150,6 +155,25 @@ def fhir_server(panel: Panel) -> Iterator[str]:
 
 
 @contextmanager
+def fast_fhir_server(panel: Panel, processes: int) -> Iterator[str]:
+    """The panel on bench/_fast_http.py: ``processes`` processes sharing one port."""
+
+    def handler_for(port: int) -> Any:
+        base = f"http://127.0.0.1:{port}/fhir"
+
+        def handle(method: str, target: str, headers: dict[str, str], _body: bytes) -> tuple[int, bytes]:
+            if method == "POST":
+                return panel.post(headers)
+            parts = urlsplit(target)
+            return panel.get(parts.path, parse_qs(parts.query), base)
+
+        return handle
+
+    with _fast_http.serve(handler_for, processes) as port:
+        yield f"http://127.0.0.1:{port}/fhir"
+
+
+@contextmanager
 def postgres_schema() -> Iterator[str]:
     import psycopg
 
@@ -175,6 +199,14 @@ def cpu_seconds(pids: list[int]) -> float:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of the line)
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU time every process of the machine has used so far, over all cores (/proc/stat, Linux):
+    beside the workers' own, it shows how much of the machine other work took during a phase."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
+    user, nice, system, _idle, _iowait, irq, softirq = fields
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
@@ -211,6 +243,43 @@ def workers(settings: Settings, count: int, logs: Path) -> Iterator[list[int]]:
             handle.close()
 
 
+@contextmanager
+def profiled(folder: Path | None, pids: list[int], phase: str) -> Iterator[None]:
+    """py-spy records every worker through the phase (raw stacks, idle included), if asked."""
+    if folder is None:
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    spies = [
+        subprocess.Popen(
+            [
+                spy,
+                "record",
+                "--pid",
+                str(pid),
+                "--idle",
+                "--rate",
+                "200",
+                "--format",
+                "raw",
+                "--output",
+                str(folder / f"{phase}-worker{i}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for i, pid in enumerate(pids)
+    ]
+    try:
+        yield
+    finally:
+        for process in spies:
+            process.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        for process in spies:
+            process.wait(timeout=60)
+
+
 def wait(condition: Any, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -224,7 +293,7 @@ def run_scan(settings: Settings, patients: int, pids: list[int]) -> dict[str, An
     batch = app.tasks[SCAN_BATCH_TASK]
     factory = session_factory(make_engine(settings.database_url))
     now = datetime.now(UTC)
-    cpu_before = cpu_seconds(pids)
+    cpu_before, machine_before = cpu_seconds(pids), machine_busy_seconds()
     started = time.perf_counter()
     run_id = asyncio.run(
         enqueue_scan(
@@ -243,6 +312,7 @@ def run_scan(settings: Settings, patients: int, pids: list[int]) -> dict[str, An
     wait(finished, timeout=max(600, patients))
     elapsed = time.perf_counter() - started
     cpu = cpu_seconds(pids) - cpu_before
+    busy = machine_busy_seconds() - machine_before
     with factory() as session:
         run = session.get(ScanRun, run_id)
         assert run is not None
@@ -253,6 +323,8 @@ def run_scan(settings: Settings, patients: int, pids: list[int]) -> dict[str, An
         "search_seconds": round(searched, 2),
         "patients_per_s": round(patients / elapsed, 1),
         "worker_cpu_ms_per_patient": round(cpu * 1000 / patients, 2),
+        "workers_cores": round(cpu / elapsed, 2),
+        "machine_busy_cores": round(busy / elapsed, 2),
     }
 
 
@@ -271,7 +343,7 @@ def run_delivery(settings: Settings, patients: int, pids: list[int]) -> dict[str
                 )
                 reconcile(session, f"scan{i:06d}", [finding], deceased=False, now=now)
     deliver = make_celery(settings).tasks[DELIVER_TASK]
-    cpu_before = cpu_seconds(pids)
+    cpu_before, machine_before = cpu_seconds(pids), machine_busy_seconds()
     started = time.perf_counter()
     claimed = 0
     while batch := dispatch_due(factory, lambda i: deliver.apply_async(args=[i]), now=now, batch=500):
@@ -289,12 +361,15 @@ def run_delivery(settings: Settings, patients: int, pids: list[int]) -> dict[str
     wait(lambda: delivered() >= claimed, timeout=max(600, patients))
     elapsed = time.perf_counter() - started
     cpu = cpu_seconds(pids) - cpu_before
+    busy = machine_busy_seconds() - machine_before
     engine.dispose()
     return {
         "delivered": claimed,
         "seconds": round(elapsed, 2),
         "per_s": round(claimed / elapsed, 1),
         "worker_cpu_ms_per_reminder": round(cpu * 1000 / max(1, claimed), 2),
+        "workers_cores": round(cpu / elapsed, 2),
+        "machine_busy_cores": round(busy / elapsed, 2),
     }
 
 
@@ -302,7 +377,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=10_000)
     parser.add_argument("--workers", default="1,2", help="comma-separated worker process counts")
+    parser.add_argument(
+        "--fhir-processes",
+        type=int,
+        default=2,
+        help="processes of the FHIR server; 0: http.server threads here",
+    )
     parser.add_argument("--quick", action="store_true", help="200 patients, 1 worker (CI smoke test)")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="py-spy (on PATH or in this environment) samples each worker here, idle included",
+    )
     parser.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     args = parser.parse_args(argv)
     patients = 200 if args.quick else args.patients
@@ -310,8 +396,9 @@ def main(argv: list[str] | None = None) -> int:
     panel = Panel(patients)
     load_before = os.getloadavg()[0]
     rows = []
+    serving = fast_fhir_server(panel, args.fhir_processes) if args.fhir_processes else fhir_server(panel)
     with (
-        fhir_server(panel) as base,
+        serving as base,
         postgres_schema() as url,
         tempfile.TemporaryDirectory(prefix="bhcds-scan-") as logs,
     ):
@@ -325,8 +412,10 @@ def main(argv: list[str] | None = None) -> int:
                 log_level="WARNING",
             )
             with workers(settings, count, Path(logs)) as pids:
-                scan = run_scan(settings, patients, pids)
-                delivery = run_delivery(settings, patients, pids)
+                with profiled(args.profile, pids, f"scan-{count}"):
+                    scan = run_scan(settings, patients, pids)
+                with profiled(args.profile, pids, f"delivery-{count}"):
+                    delivery = run_delivery(settings, patients, pids)
             _drop_namespace(settings.celery_namespace)
             rows.append({"workers": count, "scan": scan, "delivery": delivery})
             print(
@@ -334,12 +423,15 @@ def main(argv: list[str] | None = None) -> int:
                 f"{scan['seconds']:.1f} s = {scan['patients_per_s']:.1f}/s (search and enqueue "
                 f"{scan['search_seconds']:.1f} s; worker CPU {scan['worker_cpu_ms_per_patient']:.1f} ms "
                 f"per patient); delivery {delivery['delivered']:,} in {delivery['seconds']:.1f} s = "
-                f"{delivery['per_s']:.1f}/s (worker CPU {delivery['worker_cpu_ms_per_reminder']:.1f} ms each)",
+                f"{delivery['per_s']:.1f}/s (worker CPU {delivery['worker_cpu_ms_per_reminder']:.1f} ms each); "
+                f"cores busy, workers / whole machine: scan {scan['workers_cores']} / {scan['machine_busy_cores']}, "
+                f"delivery {delivery['workers_cores']} / {delivery['machine_busy_cores']}",
                 flush=True,
             )
     result = {
         "machine": machine(),
         "patients": patients,
+        "fhir_processes": args.fhir_processes,
         "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "runs": rows,
         "quick": args.quick,

@@ -18,16 +18,15 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from cds_hooks import _openapi, prefetch
-from cds_hooks._call_log import CallInfo, CallLogMiddleware, call_info
+from cds_hooks._call_log import CallInfo, call_info
 from cds_hooks._clients import Clients
 from cds_hooks._fhir_client import FhirClient, FhirSource, NoFhirServer
 from cds_hooks._json import JsonResponse
 from cds_hooks._jwks import JwksCache
-from cds_hooks._middleware import BodyLimitMiddleware, CatchAllMiddleware
+from cds_hooks._middleware import ProtocolMiddleware
 from cds_hooks._replay import FallbackReplayCache, MemoryReplayCache, RedisReplayCache, ReplayCache
 from cds_hooks._request import (
     HookRequest,
@@ -111,15 +110,17 @@ def mount(
         StarletteHTTPException,
         _http_error(frozenset(by_id)),
     )
-    # Added innermost first: CORS is outermost, so every answer (413 and 500 included) carries it.
-    app.add_middleware(CatchAllMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
-    app.add_middleware(CallLogMiddleware, prefix=PREFIX, service_ids=list(by_id), observer=observer)
+    # CORS outermost, so every answer (413 and 500 included) carries it; then the call log, the body
+    # limit and the last-resort 500: one middleware (cds_hooks/_middleware.py)
     app.add_middleware(
-        CORSMiddleware,
-        allow_origins=list(config.cors_origins),
-        allow_methods=["GET", "POST", "OPTIONS"],
-        allow_headers=["authorization", "content-type", "accept", "accept-language"],
+        ProtocolMiddleware,
+        prefix=PREFIX,
+        service_ids=list(by_id),
+        observer=observer,
+        max_bytes=config.max_body_bytes,
+        cors_origins=list(config.cors_origins),
+        cors_methods=["GET", "POST", "OPTIONS"],
+        cors_headers=["authorization", "content-type", "accept", "accept-language"],
     )
     return Authenticator(endpoints)
 
@@ -179,6 +180,7 @@ class _Endpoints:
         service = self._service(service_id)
         check_content_type(request.headers.get("content-type"))
         call = parse_hook_request(await request.body(), service.definition.hook)
+        info.keep.append(call)  # freed after the answer is sent (cds_hooks/_middleware.py)
         info.hook_instance = call.hook_instance
         fhir, fhir_server = self._fhir_source(call, issuer)
         deadline_ms = self._config.hook_deadline_ms

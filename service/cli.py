@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import gc
+import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from importlib import metadata
 from types import FrameType
+from typing import Any
 
 from service import _logging
-from service.settings import ConfigurationError, get_settings
+from service.settings import ConfigurationError, Settings, get_settings
 
 _SHUTDOWN_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -26,8 +29,6 @@ def _raise_shutdown(signum: int, _: FrameType | None) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from service.app import create_app
-
     settings = get_settings()
     stop_workers: Callable[[], None] | None = None
     processes: int = args.api_processes
@@ -41,8 +42,13 @@ def _serve(args: argparse.Namespace) -> int:
             from service.reminders.runner import start_embedded
 
             stop_workers = start_embedded(settings)
-        # Several API processes use every core (the hook path is CPU-bound); each builds its own app.
-        app: object = "service.cli:api_process_app" if processes > 1 else create_app(settings)
+        # Several API processes use every core (the hook path is CPU-bound); each imports and builds its
+        # own app, so this supervising process does not load the application (about 100 MiB) at all.
+        app: object = "service.cli:api_process_app"
+        if processes == 1:
+            from service.app import create_app
+
+            app = GcTuned(create_app(settings), settings)
         uvicorn.run(
             app,  # type: ignore[arg-type]
             factory=processes > 1,
@@ -70,7 +76,60 @@ def api_process_app() -> object:
 
     settings = get_settings()
     _logging.configure(settings.log_level)
-    return create_app(settings)
+    return GcTuned(create_app(settings), settings)
+
+
+_Message = MutableMapping[str, Any]
+_Asgi = Callable[
+    [_Message, Callable[[], Awaitable[_Message]], Callable[[_Message], Awaitable[None]]], Awaitable[None]
+]
+
+
+class GcTuned:
+    """An API process's app with its garbage collection tuned (BHCDS_GC_*).
+
+    A hook call allocates tens of thousands of objects; the collector's full collections walk every
+    object the process holds, most of which (modules, FHIR models, value sets, memos) live as long as
+    the process. Freezing them (``gc.freeze``) once the app has started, and again once the first
+    calls have filled the memos, takes them out of those walks: docs/performance.md measures it.
+    """
+
+    def __init__(self, app: _Asgi, settings: Settings) -> None:
+        self.app = app
+        self.freeze = settings.gc_freeze
+        self.calls_left = settings.gc_freeze_after_calls if settings.gc_freeze else 0
+        self.threshold = settings.gc_threshold
+
+    async def __call__(
+        self,
+        scope: _Message,
+        receive: Callable[[], Awaitable[_Message]],
+        send: Callable[[_Message], Awaitable[None]],
+    ) -> None:
+        if scope["type"] == "lifespan":
+
+            async def started(message: _Message) -> None:
+                if message["type"] == "lifespan.startup.complete":
+                    self._started()
+                await send(message)
+
+            await self.app(scope, receive, started)
+            return
+        await self.app(scope, receive, send)
+        if self.calls_left and scope["type"] == "http":
+            self.calls_left -= 1
+            if not self.calls_left:
+                _freeze()  # after this call's answer went out
+
+    def _started(self) -> None:
+        gc.set_threshold(self.threshold, *gc.get_threshold()[1:])
+        if self.freeze:
+            _freeze()
+
+
+def _freeze() -> None:
+    gc.collect()  # garbage frozen would never be freed
+    gc.freeze()
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -126,6 +185,14 @@ def _listen(args: argparse.Namespace) -> int:
     return 0
 
 
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity: a container's cpuset, not the host's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity on this platform
+        return os.cpu_count() or 1
+
+
 def version() -> str:
     try:
         return metadata.version("bone-health-cds")
@@ -163,9 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--api-processes",
         type=int,
-        default=1,
+        default=cores(),
         metavar="N",
-        help="API server processes (use the core count); not Celery workers",
+        help="API server processes (default: the cores this process may run on); not Celery workers",
     )
     serve.add_argument(
         "--no-embedded-worker",

@@ -100,6 +100,11 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"  # a logging level name, any case
 
+    # An API process's cyclic garbage collector (service/cli.py; measured in docs/performance.md)
+    gc_freeze: bool = True  # freeze the heap once started, and again after gc_freeze_after_calls
+    gc_freeze_after_calls: int = Field(200, ge=0, le=1_000_000)  # 0: only at startup
+    gc_threshold: int = Field(700, ge=100, le=1_000_000)  # allocations between young collections
+
     @field_validator("auth_issuers", mode="before")
     @classmethod
     def _issuers(cls, value: Any) -> Any:

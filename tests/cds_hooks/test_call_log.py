@@ -156,3 +156,32 @@ def test_the_line_carries_the_stages_a_handler_times(caplog: pytest.LogCaptureFi
     laps = stages["protocol"] + stages["work"] + stages["respond"]
     assert laps <= getattr(ok, "latency_ms") + 0.05  # noqa: B009  (rounding)
     assert getattr(invalid, "stages_ms") == {}  # noqa: B009  (refused before any handler ran)
+
+
+def test_the_parsed_request_is_freed_only_after_the_answer_is_sent(harness: Any) -> None:
+    """Freeing a large chart takes milliseconds: the answer goes out first."""
+    from cds_hooks._call_log import CALL_INFO, CallInfo
+    from cds_hooks._request import HookRequest
+
+    client, _recorder = harness
+    inner = client.app
+    seen: dict[str, Any] = {}
+
+    async def watching(scope: Any, receive: Any, send: Any) -> None:
+        async def watched_send(message: Any) -> None:
+            if message["type"] == "http.response.body":
+                info = scope.get(CALL_INFO)
+                seen["kept while sending"] = list(info.keep) if isinstance(info, CallInfo) else None
+            await send(message)
+
+        await inner(scope, receive, watched_send)
+        if scope["type"] == "http":
+            seen["kept after"] = list(scope[CALL_INFO].keep)
+
+    body = hook_body()
+    with TestClient(watching) as watched:
+        assert watched.post(PV, json=body).status_code == 200
+    kept = seen["kept while sending"]
+    assert [type(k) for k in kept] == [HookRequest]
+    assert kept[0].hook_instance == body["hookInstance"]
+    assert seen["kept after"] == []
