@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service.kernel.findings import TIME_BOUND_TOPICS, Finding
@@ -19,6 +19,8 @@ from service.persistence import insert_ignore
 from service.persistence.models import Reminder, ReminderStatus, task_key
 
 _SUMMARY_MAX = 1000
+_PENDING = ReminderStatus.PENDING.value
+_CANCELLED = ReminderStatus.CANCELLED.value
 _TIME_BOUND = sorted(t.value for t in TIME_BOUND_TOPICS)
 
 
@@ -37,35 +39,33 @@ def reconcile(
     that the findings no longer give are cancelled; all of them when the patient is deceased.
     """
     wanted = {} if deceased else _wanted(findings)
-    rows = [_new_row(patient_id, topic, due, summary, now) for (topic, due), summary in wanted.items()]
-    insert_ignore(session, Reminder, rows, ("patient_id", "topic", "due_date"))
-    if wanted:
-        session.execute(
-            update(Reminder)
-            .where(
-                Reminder.patient_id == patient_id,
-                Reminder.status == ReminderStatus.CANCELLED.value,
-                or_(*(and_(Reminder.topic == topic, Reminder.due_date == due) for topic, due in wanted)),
+    # One read of the patient's reminders decides what to write; usually nothing has changed and the
+    # read is all. The writes keep their guards (insert-if-absent, status in WHERE): a concurrent
+    # evaluation of the same patient in another process cannot make a row twice or undo a delivery.
+    have = {
+        (row.topic, row.due_date): row
+        for row in session.execute(
+            select(Reminder.id, Reminder.topic, Reminder.due_date, Reminder.status).where(
+                Reminder.patient_id == patient_id, Reminder.topic.in_(_TIME_BOUND)
             )
-            .values(status=ReminderStatus.PENDING.value, updated_at=now)
-            .execution_options(synchronize_session=False)
         )
-
-    pending = session.execute(
-        select(Reminder.id, Reminder.topic, Reminder.due_date).where(
-            Reminder.patient_id == patient_id,
-            Reminder.status == ReminderStatus.PENDING.value,
-            Reminder.topic.in_(_TIME_BOUND),
-        )
-    ).all()
-    stale = [row.id for row in pending if (row.topic, row.due_date) not in wanted]
-    if stale:
-        session.execute(
-            update(Reminder)
-            .where(Reminder.id.in_(stale), Reminder.status == ReminderStatus.PENDING.value)
-            .values(status=ReminderStatus.CANCELLED.value, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
+    }
+    rows = [
+        _new_row(patient_id, topic, due, summary, now)
+        for (topic, due), summary in wanted.items()
+        if (topic, due) not in have
+    ]
+    insert_ignore(session, Reminder, rows, ("patient_id", "topic", "due_date"))
+    again = [row.id for key, row in have.items() if key in wanted and row.status == _CANCELLED]
+    stale = [row.id for key, row in have.items() if key not in wanted and row.status == _PENDING]
+    for ids, was, becomes in ((again, _CANCELLED, _PENDING), (stale, _PENDING, _CANCELLED)):
+        if ids:
+            session.execute(
+                update(Reminder)
+                .where(Reminder.id.in_(ids), Reminder.status == was)
+                .values(status=becomes, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
     session.flush()
 
 
