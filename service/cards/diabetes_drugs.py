@@ -50,7 +50,6 @@ def _sglt2(finding: Finding[Sglt2Facts], t: TopicText) -> Text:
         p.orders(facts.orders),
         t("egfr_line", **values),
         p.fragility_block(facts.fragility),
-        t("why"),
         t("indication"),
     ]
     return Text(t("summary", **values), "\n\n".join(parts))

@@ -80,7 +80,6 @@ def _fall_risk(finding: Finding[FallRiskFacts], t: TopicText) -> Text:
         t("fragility", fragility=p.fragility_inline(facts.fragility)),
         t("not_assessed", window_days=window, last_assessment=p.day(last.at if last else None)),
         t("screen"),
-        t("why"),
         t("offer"),
     ]
     return Text(t("summary", window_days=window), "\n\n".join(parts))

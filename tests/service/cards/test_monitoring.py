@@ -54,7 +54,7 @@ def test_card_lists_overdue_tests_with_their_last_dates(lang: str) -> None:
         "第2.3、3节；" if lang == "zh" else "sections 2.3, 3; "
     ) in text  # Chinese: full-width punctuation
     if lang == "zh":
-        assert "- 血清钙（每365天）：上次2025-11-26（2.35" in text
+        assert "- 血清钙（每12个月）：上次2025-11-26（2.35" in text
 
 
 def test_card_offers_one_servicerequest_per_overdue_test() -> None:
