@@ -235,7 +235,9 @@ class Phrases:
         other = renal.other
         if other is not None:
             o = f"measure.{other.kind.value}"
-            same_day = other.at is not None and renal.at is not None and iso_day(other.at) == iso_day(renal.at)
+            same_day = (
+                other.at is not None and renal.at is not None and iso_day(other.at) == iso_day(renal.at)
+            )
             text += self._(
                 "renal.other_same_day" if same_day else "renal.other",
                 name=self._(f"{o}.full"),
