@@ -51,8 +51,8 @@ HOST = "127.0.0.1"  # loopback only
 POSTGRES_URL = os.environ.get("BHCDS_BENCH_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 _TEMPLATE_INSTANCE = b"d1577c69-dfbe-44ad-ba6d-3e05e953b2ea"  # the hookInstance _charts writes
 # the stages the server logs (cds_hooks/_call_log.py, service/app.py), in the order they happen;
-# "persistence" runs on a thread beside "cards" and is not part of the sum
-STAGES = ("protocol", "mapping", "rules", "cards", "persistence_wait", "respond", "persistence")
+# (the writes run behind the answer, on the process's writer thread: not a stage of the call)
+STAGES = ("protocol", "mapping", "rules", "cards", "respond")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,16 +18,17 @@ import anyio
 from fastapi import Depends, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.orm import Session
 
 import cds_hooks
-from cds_hooks import add_stage, handler_started, lap
+from cds_hooks import handler_started, lap
 from cds_hooks.errors import OPERATION_OUTCOME_SCHEMA, CdsError, invalid
 from cds_hooks.handler import CdsService, HookCall
-from cds_hooks.models import Card
+from cds_hooks.models import Card, new_uuid
 from mappings import MappingError, build_record
 from service import metrics
 from service._readiness import Readiness
-from service.cards.answer import Answered, answer, in_order
+from service.cards.answer import in_order, lay_out, word
 from service.cds_services import LANGUAGES, SERVICES, allergies_known, draft_resources
 from service.evaluation import evaluate_record
 from service.feedback.api import router as suppressions_router
@@ -37,13 +37,15 @@ from service.feedback.policy import Active, Issued, Periods, SeenAtSelect, liste
 from service.kernel.findings import Finding
 from service.persistence import (
     SqlFeedbackStore,
+    add_audit,
     audit_secret,
     make_engine,
     migrate,
-    record_audit,
     session_factory,
 )
+from service.persistence.feedback import act_on_feedback
 from service.persistence.suppressions import in_force, lift, record_issued, seen_at_select
+from service.persistence.write_behind import Write, WriteBehind
 from service.reminders.api import router as reminders_router
 from service.reminders.metrics import refresh_status_gauge
 from service.reminders.schedule import reconcile
@@ -55,6 +57,8 @@ from service.settings import Settings, get_settings
 log = logging.getLogger("bone_health_cds.hooks")
 
 Clock = Callable[[], datetime]
+#: How long a hook waits for its patient's earlier writes before it reads the suppressions anyway.
+_SETTLE_SECONDS = 0.5
 
 
 class BoneHealth:
@@ -68,6 +72,9 @@ class BoneHealth:
         self.sessions = session_factory(self.engine)
         self.audit_key = audit_secret(settings.audit_hmac_secret)
         self.readiness = Readiness(self.engine, settings)
+        self.periods = feedback_periods(settings)
+        self.writes = WriteBehind(self.sessions)
+        self.writes.start()
 
     async def handle(self, call: HookCall) -> Sequence[Card]:
         handler_started()  # stage timings for the call's log line (cds_hooks)
@@ -96,42 +103,44 @@ class BoneHealth:
         listened = listen(in_order(evaluation.cards), call.hook, drafts_of, active, seen)
         findings = list(listened.findings)
         topics = [f.topic.value for f in findings]
-        lap("rules")
-        # The database work starts on a thread now and runs while the cards are worded; it writes the
-        # cards issued (for feedback) once they exist, before the answer leaves.
-        issued: Future[list[tuple[str, Issued]]] = Future()
-        persisted = loop.run_in_executor(
-            None,
-            self._persist,
-            call,
-            evaluation.reminders,
-            record.patient.deceased,
-            now,
-            topics,
-            listened.risen,
-            issued,
-            started,
-        )
         budget = self.settings.rules.card_budget if moment is Moment.VIEW else None
-        try:
-            answered = answer(findings, record, now, call.language, base_url=call.base_url, budget=budget)
-        except BaseException as exc:
-            issued.set_exception(exc)
-            await asyncio.shield(persisted)
-            raise
-        issued.set_result([(a.card.uuid, self._issued(call, a, drafts_of)) for a in answered])
+        layout = lay_out(findings, budget)
+        uuids = [new_uuid() for _ in layout.cards]
+        issued = [
+            (uuid, self._issued(call, topic, covered, drafts_of))
+            for uuid, (topic, covered) in zip(uuids, layout.cards, strict=True)
+        ]
+        lap("rules")
+        cards = word(layout, record, now, call.language, base_url=call.base_url, uuids=uuids)
         lap("cards")
-        add_stage("persistence", await persisted)  # on its thread, overlapping "cards"
-        lap("persistence_wait")  # what the call waited for the writes after the cards were ready
+        # Reminders, what each card is about (for feedback) and the audit row are written behind the
+        # answer, in order, retried until committed (service/persistence/write_behind.py).
+        latency_ms = (time.perf_counter() - started) * 1000
+        self.writes.submit(
+            *self._writes(
+                call,
+                evaluation.reminders,
+                record.patient.deceased,
+                now,
+                topics,
+                listened.risen,
+                issued,
+                latency_ms,
+            )
+        )
         metrics.observe_hook(call.service_id, topics, (time.perf_counter() - started))
-        return [a.card for a in answered]  # the call's log line is written by cds_hooks
+        return cards  # the call's log line is written by cds_hooks
 
     @staticmethod
-    def _issued(call: HookCall, answered: Answered, drafts_of: Callable[[Finding], frozenset[str]]) -> Issued:
-        covers = tuple((f.topic.value, f.indicator) for f in answered.findings)
-        drafts = sorted({k for f in answered.findings for k in drafts_of(f)})
-        topic = answered.card.source.topic.code if answered.card.source.topic is not None else ""
-        return Issued(call.patient_id, call.hook, topic or "", covers, tuple(drafts))
+    def _issued(
+        call: HookCall,
+        topic: str,
+        findings: Sequence[Finding],
+        drafts_of: Callable[[Finding], frozenset[str]],
+    ) -> Issued:
+        covers = tuple((f.topic.value, f.indicator) for f in findings)
+        drafts = sorted({k for f in findings for k in drafts_of(f)})
+        return Issued(call.patient_id, call.hook, topic, covers, tuple(drafts))
 
     def _heard(self, call: HookCall, now: datetime) -> tuple[list[Active], list[SeenAtSelect]]:
         """The suppressions in force for the patient, and (at order-sign) the cards of order-select.
@@ -140,6 +149,7 @@ class BoneHealth:
         answers as if nothing had been overridden.
         """
         s = self.settings
+        self.writes.settled(call.patient_id, timeout=_SETTLE_SECONDS)  # e.g. the order-select just before
         try:
             with self.sessions() as session:
                 active = in_force(session, call.patient_id, now)
@@ -153,7 +163,7 @@ class BoneHealth:
             log.error("suppressions not read: %s", type(exc).__name__, extra={"service": call.service_id})
             return [], []
 
-    def _persist(
+    def _writes(
         self,
         call: HookCall,
         reminders: Sequence[Finding],
@@ -161,54 +171,41 @@ class BoneHealth:
         now: datetime,
         topics: list[str],
         risen: Sequence[int],
-        issued: Future[list[tuple[str, Issued]]],
-        started_at: float,
-    ) -> float:
-        """Reconcile reminders and lift overtaken suppressions, then, once the cards exist, remember them
-        and write the audit row (a thread). Returns the seconds it spent working.
+        issued: Sequence[tuple[str, Issued]],
+        latency_ms: float,
+    ) -> tuple[Write, ...]:
+        """The call's writes: reconcile its reminders and lift the suppressions its risen findings
+        overtook; remember the cards issued (and act on feedback that reached another process first);
+        the audit row. Reminders of a quiet topic are reconciled like any other: held at delivery."""
+        patient = call.patient_id
 
-        A database fault must not cost the clinician the cards: each failure is logged and counted,
-        and the next evaluation reconciles again. Reminders of a quiet topic are reconciled like any
-        other: they are held at delivery, not lost.
-        """
-        started = time.perf_counter()
-        try:
-            with self.sessions.begin() as session:
-                reconcile(session, call.patient_id, reminders, deceased=deceased, now=now)
-                lift(session, risen, now, "risen")
-        except Exception as exc:
-            metrics.REMINDER_SCHEDULING_FAILURES.inc()
-            log.error(
-                "reminder scheduling failed: %s", type(exc).__name__, extra={"service": call.service_id}
-            )
-        working = time.perf_counter() - started
-        try:
-            cards = issued.result(timeout=60)
-        except BaseException:
-            return working  # the cards failed: nothing was issued, the call answers with the error
-        started = time.perf_counter()
-        try:
-            with self.sessions.begin() as session:
-                record_issued(session, call.service_id, now, cards)
-        except Exception as exc:
-            metrics.ISSUED_CARD_FAILURES.inc()
-            log.error("issued cards not stored: %s", type(exc).__name__, extra={"service": call.service_id})
-        try:
-            record_audit(
-                self.sessions,
+        def schedule(session: Session) -> None:
+            reconcile(session, patient, reminders, deceased=deceased, now=now)
+            lift(session, risen, now, "risen")
+
+        def remember(session: Session) -> None:
+            record_issued(session, call.service_id, now, issued)
+            if issued:
+                act_on_feedback(session, [uuid for uuid, _ in issued], self.periods, known=dict(issued))
+
+        def audit(session: Session) -> None:
+            add_audit(
+                session,
                 secret=self.audit_key,
                 service=call.service_id,
                 hook_instance=call.hook_instance,
                 issuer=call.issuer,
-                patient_id=call.patient_id,
+                patient_id=patient,
                 topics=topics,
-                latency_ms=(time.perf_counter() - started_at) * 1000,
+                latency_ms=latency_ms,
                 outcome="ok",
             )
-        except Exception as exc:
-            metrics.AUDIT_FAILURES.inc()
-            log.error("audit write failed: %s", type(exc).__name__, extra={"service": call.service_id})
-        return working + time.perf_counter() - started
+
+        return (
+            Write("reminders", patient, schedule),
+            Write("cards-issued", patient, remember),
+            Write("audit", patient, audit),
+        )
 
 
 class _Metrics:
@@ -305,6 +302,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         finally:
             if metrics_server is not None:
                 metrics_server.stop()
+            bone_health.writes.close()  # the writes behind the last answers, before the process ends
             bone_health.engine.dispose()
 
     app = FastAPI(
@@ -319,20 +317,22 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app,
         services,
         protocol_config(settings),
-        SqlFeedbackStore(bone_health.sessions, feedback_periods(settings), bone_health.clock),
+        SqlFeedbackStore(
+            bone_health.sessions, bone_health.periods, bone_health.clock, bone_health.writes.settled
+        ),
         observer=_Metrics(),
         languages=LANGUAGES,
     )
     # The reminder list names patients: the same JWT as the hooks (aud = this URL) when auth is on.
     app.include_router(
-        reminders_router(bone_health.sessions),
+        reminders_router(bone_health.sessions, bone_health.writes.settled),
         dependencies=[Depends(authenticate)],
         tags=["Reminders"],
         responses=_REMINDER_ERRORS,
     )
 
     app.include_router(
-        suppressions_router(bone_health.sessions, bone_health.clock),
+        suppressions_router(bone_health.sessions, bone_health.clock, bone_health.writes.settled),
         dependencies=[Depends(authenticate)],
         tags=["Suppressions"],
         responses=_REMINDER_ERRORS,

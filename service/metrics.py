@@ -20,6 +20,18 @@ AUDIT_FAILURES = Counter("bhcds_audit_failures_total", "Hook calls whose audit r
 ISSUED_CARD_FAILURES = Counter(
     "bhcds_issued_card_failures_total", "Hook calls whose cards could not be remembered for feedback"
 )
+DEFERRED_WRITE_RETRIES = Counter(
+    "bhcds_write_retries_total",
+    "Attempts to commit a hook's deferred write that met a passing database error and will be retried",
+    ["kind"],
+)
+DEFERRED_WRITES_PENDING = Gauge("bhcds_writes_pending", "Deferred writes of hook calls not yet committed")
+#: Writes that were given up (a constraint broken, or a queue full in a long outage), by kind.
+WRITE_FAILURES: dict[str, Counter] = {
+    "reminders": REMINDER_SCHEDULING_FAILURES,
+    "audit": AUDIT_FAILURES,
+    "cards-issued": ISSUED_CARD_FAILURES,
+}
 FEEDBACK_READ_FAILURES = Counter(
     "bhcds_feedback_read_failures_total", "Hook calls answered without reading the patient's suppressions"
 )

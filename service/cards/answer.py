@@ -99,39 +99,56 @@ def offer_each_test_once(shown: Sequence[Finding[Any]]) -> tuple[list[Finding[An
 
 
 @dataclass(frozen=True, slots=True)
-class Answered:
-    """One card of an answer and the findings it stands for (one, or the folded ones)."""
+class Layout:
+    """The cards an answer will hold, before they are worded: each stands for one finding, the folded
+    card (last, when there is one) for several. ``elsewhere``: per shown finding, the tests it leaves to
+    a card above."""
 
-    card: Card
-    findings: tuple[Finding[Any], ...]
+    shown: tuple[Finding[Any], ...]
+    elsewhere: dict[int, list[Test]]
+    folded: tuple[Finding[Any], ...]
+
+    @property
+    def cards(self) -> list[tuple[str, tuple[Finding[Any], ...]]]:
+        """Per card to come: its topic code and the findings it stands for."""
+        one: list[tuple[str, tuple[Finding[Any], ...]]] = [(f.topic.value, (f,)) for f in self.shown]
+        return [*one, (MORE_FINDINGS, self.folded)] if self.folded else one
 
 
-def answer(
-    findings: Sequence[Finding[Any]],
+def lay_out(findings: Sequence[Finding[Any]], budget: int | None) -> Layout:
+    """The budget applied, then each test offered once among the cards that stand."""
+    arrangement = arrange(findings, budget)
+    shown, elsewhere = offer_each_test_once(arrangement.shown)
+    return Layout(tuple(shown), elsewhere, arrangement.folded)
+
+
+def word(
+    layout: Layout,
     record: PatientRecord,
     now: datetime,
     language: str,
     *,
     base_url: str = "",
-    budget: int | None = None,
-) -> list[Answered]:
-    """The answer: the budget applied, each test offered once, the folded card last."""
+    uuids: Sequence[str] | None = None,
+) -> list[Card]:
+    """The cards of ``layout`` in ``language``; ``uuids`` (one per card) when the caller chose them
+    beforehand, to remember what each card is about while they are worded."""
     lang = language if language in LANGUAGES else LANGUAGES[0]
     p = phrases(lang)
-    arrangement = arrange(findings, budget)
-    shown, elsewhere = offer_each_test_once(arrangement.shown)
-    answered = []
-    for i, finding in enumerate(shown):
+    cards = []
+    for i, finding in enumerate(layout.shown):
         card = render(finding, record, now, lang, base_url=base_url)
-        if i in elsewhere:
-            names = p.join(orderable(test)[p.name_key] for test in elsewhere[i])  # type: ignore[literal-required]
+        if i in layout.elsewhere:
+            names = p.join(orderable(test)[p.name_key] for test in layout.elsewhere[i])  # type: ignore[literal-required]
             note = p("answer.offered_elsewhere", tests=names)
             card.detail = f"{note}\n\n{card.detail}" if card.detail else note
-        answered.append(Answered(card, (finding,)))
-    if arrangement.folded:
-        folded = _folded_card(arrangement.folded, record, now, p, base_url)
-        answered.append(Answered(folded, arrangement.folded))
-    return answered
+        cards.append(card)
+    if layout.folded:
+        cards.append(_folded_card(layout.folded, record, now, p, base_url))
+    if uuids is not None:
+        for card, uuid in zip(cards, uuids, strict=True):
+            card.uuid = uuid
+    return cards
 
 
 def cards_for(
@@ -143,8 +160,8 @@ def cards_for(
     base_url: str = "",
     budget: int | None = None,
 ) -> list[Card]:
-    """The answer's cards (see :func:`answer`)."""
-    return [a.card for a in answer(findings, record, now, language, base_url=base_url, budget=budget)]
+    """The answer: the budget applied, each test offered once, the folded card last."""
+    return word(lay_out(findings, budget), record, now, language, base_url=base_url)
 
 
 def _folded_card(

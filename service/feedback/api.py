@@ -19,7 +19,12 @@ _FHIR_JSON = "application/fhir+json"
 _ID = Path(json_schema_extra={"pattern": "^[0-9]+$"})
 
 
-def router(session_factory: sessionmaker[Session], clock: Callable[[], datetime]) -> APIRouter:
+def router(
+    session_factory: sessionmaker[Session],
+    clock: Callable[[], datetime],
+    settle: Callable[..., bool] | None = None,
+) -> APIRouter:
+    """``settle(patient, timeout=...)`` waits for the writes behind this process's answers."""
     api = APIRouter()
 
     @api.get("/suppressions", response_model=None)
@@ -27,6 +32,8 @@ def router(session_factory: sessionmaker[Session], clock: Callable[[], datetime]
         # Plain (sync) endpoints: FastAPI runs them in its thread pool, off the event loop.
         if not patient or not _bare(patient):
             return _outcome(400, "required", "query parameter 'patient' is required", "patient")
+        if settle is not None:
+            settle(_bare(patient), timeout=2.0)
         with session_factory() as session:
             rows = listing(session, _bare(patient), clock())
         return [_json(row) for row in rows]
@@ -45,6 +52,8 @@ def router(session_factory: sessionmaker[Session], clock: Callable[[], datetime]
     def lift_suppression(suppression_id: Annotated[str, _ID]) -> Any:
         if not suppression_id.isdigit():
             return _outcome(400, "value", "a suppression id is a number", "id")
+        if settle is not None:
+            settle(timeout=2.0)
         row = None
         if int(suppression_id) < 2**63:  # a larger number names no row (and overflows a BIGINT)
             with session_factory.begin() as session:

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.persistence._engine import make_engine, normalise_url, sqlite_path
 from service.persistence._migrate import migrate
 from service.persistence._upsert import insert_ignore
-from service.persistence.audit import audit_secret, patient_hash, record_audit
+from service.persistence.audit import add_audit, audit_secret, patient_hash, record_audit
 from service.persistence.feedback import SqlFeedbackStore
 from service.persistence.models import Feedback, HookAudit, Reminder, ReminderStatus
 
@@ -24,6 +24,7 @@ __all__ = [
     "Reminder",
     "ReminderStatus",
     "SqlFeedbackStore",
+    "add_audit",
     "audit_secret",
     "insert_ignore",
     "make_engine",

@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,8 +35,14 @@ def _process_secret() -> str:
     return secrets.token_hex(32)
 
 
-def record_audit(
-    factory: sessionmaker[Session],
+def record_audit(factory: sessionmaker[Session], **row: Any) -> None:
+    """Write one audit row in a transaction of its own (blocking: call it from a thread in async code)."""
+    with factory.begin() as session:
+        add_audit(session, **row)
+
+
+def add_audit(
+    session: Session,
     *,
     secret: str | bytes,
     service: str,
@@ -47,17 +54,16 @@ def record_audit(
     outcome: str,
     at: datetime | None = None,
 ) -> None:
-    """Write one audit row (blocking: call it from a thread in async code)."""
-    with factory.begin() as session:
-        session.add(
-            HookAudit(
-                service=service,
-                hook_instance=hook_instance,
-                issuer=issuer,
-                patient_hash=patient_hash(secret, patient_id),
-                topics=list(topics),
-                latency_ms=latency_ms,
-                outcome=outcome,
-                at=at or utcnow(),
-            )
+    """Add one audit row to ``session``'s transaction."""
+    session.add(
+        HookAudit(
+            service=service,
+            hook_instance=hook_instance,
+            issuer=issuer,
+            patient_hash=patient_hash(secret, patient_id),
+            topics=list(topics),
+            latency_ms=latency_ms,
+            outcome=outcome,
+            at=at or utcnow(),
         )
+    )

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cds_hooks.errors import CdsError
 from cds_hooks.models import FeedbackItem
-from service.feedback.policy import Periods, suppressions_for
+from service.feedback.policy import Issued, Periods, suppressions_for
 from service.kernel.findings import OVERRIDE_SYSTEM
 from service.persistence._upsert import insert_ignore
 from service.persistence.models import Feedback, utcnow
@@ -28,20 +28,28 @@ from service.persistence.suppressions import issued, suppress
 log = logging.getLogger(__name__)
 
 _OVERRIDDEN = "overridden"
+_SETTLE_SECONDS = 5.0  # at most, for the writes behind this process's answers (they take milliseconds)
+
+
+Settle = Callable[..., bool]
 
 
 class SqlFeedbackStore:
-    """:class:`cds_hooks.handler.FeedbackStore` on SQLAlchemy; the blocking DB work runs in a thread."""
+    """:class:`cds_hooks.handler.FeedbackStore` on SQLAlchemy; the blocking DB work runs in a thread.
+
+    ``settle`` waits for this process's writes behind its answers (the cards just issued among them)."""
 
     def __init__(
         self,
         factory: sessionmaker[Session],
         periods: Periods | None = None,
         clock: Callable[[], datetime] = utcnow,
+        settle: Settle | None = None,
     ) -> None:
         self._factory = factory
         self._periods = periods
         self._clock = clock
+        self._settle = settle
 
     async def save(self, service_id: str, items: Sequence[FeedbackItem]) -> None:
         """Store the items; a database outage is a 503 the EHR can retry (saving is idempotent)."""
@@ -58,46 +66,46 @@ class SqlFeedbackStore:
 
     def save_sync(self, service_id: str, items: Sequence[FeedbackItem]) -> int:
         """Store ``items`` and the suppressions their overrides set; returns how many items were new."""
+        if self._settle is not None:
+            self._settle(timeout=_SETTLE_SECONDS)
         received = self._clock()
         rows = [_row(service_id, item, received) for item in items]
         with self._factory.begin() as session:
             added = insert_ignore(session, Feedback, rows, ("card_uuid", "outcome", "outcome_timestamp"))
             if self._periods is not None:
-                self._act(session, items, self._periods)
+                act_on_feedback(session, [i.card for i in items if i.outcome == _OVERRIDDEN], self._periods)
             return added
 
-    def _act(self, session: Session, items: Sequence[FeedbackItem], periods: Periods) -> None:
-        overrides = [i for i in items if i.outcome == _OVERRIDDEN and _reason_code(i) is not None]
-        cards = issued(session, [i.card for i in overrides])
-        keys = [(i.card, i.outcome, i.outcome_timestamp) for i in overrides if i.card in cards]
-        if not keys:
-            return
-        stored = session.execute(
-            select(Feedback.id, Feedback.card_uuid, Feedback.outcome_timestamp, Feedback.received_at).where(
-                tuple_(Feedback.card_uuid, Feedback.outcome, Feedback.outcome_timestamp).in_(keys)
-            )
-        ).all()
-        by_key = {(uuid, stamp): (fid, at) for fid, uuid, stamp, at in stored}
-        for item in overrides:
-            card = cards.get(item.card)
-            found = by_key.get((item.card, item.outcome_timestamp))
-            code = _reason_code(item)
-            if card is None or found is None or code is None:
-                continue
-            feedback_id, at = found  # the period runs from when the service first heard of it
-            suppress(
-                session, card.patient_id, item.card, feedback_id, suppressions_for(card, code, at, periods)
-            )
 
+def act_on_feedback(
+    session: Session, card_uuids: Sequence[str], periods: Periods, known: Mapping[str, Issued] | None = None
+) -> None:
+    """Set the suppressions of every override stored for these cards that the service issued.
 
-def _reason_code(item: FeedbackItem) -> str | None:
-    reason = item.override_reason
-    coding = reason.reason if reason is not None else None
-    if coding is None or coding.code is None:
-        return None
-    if coding.system not in (None, OVERRIDE_SYSTEM):
-        return None
-    return coding.code
+    Called when feedback arrives and again when cards are remembered: whichever of the two reaches the
+    database second ties them (an API process may hear the feedback on another's card first). Idempotent:
+    a card's suppressions are set once, by its earliest override. ``known``: the cards, when the caller
+    has them (it just issued them).
+    """
+    cards = dict(known) if known is not None else issued(session, card_uuids)
+    if not cards:
+        return
+    overrides = session.execute(
+        select(
+            Feedback.id,
+            Feedback.card_uuid,
+            Feedback.override_reason_code,
+            Feedback.override_reason_system,
+            Feedback.received_at,
+        )
+        .where(Feedback.card_uuid.in_(list(cards)), Feedback.outcome == _OVERRIDDEN)
+        .order_by(Feedback.received_at, Feedback.id)
+    ).all()
+    for feedback_id, uuid, code, system, at in overrides:
+        if code is None or system not in (None, OVERRIDE_SYSTEM):
+            continue  # feedback acts on our reason codes, never on a display or another system's code
+        card = cards[uuid]
+        suppress(session, card.patient_id, uuid, feedback_id, suppressions_for(card, code, at, periods))
 
 
 def _row(service_id: str, item: FeedbackItem, received: Any) -> dict[str, Any]:

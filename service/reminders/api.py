@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
@@ -14,7 +15,8 @@ from service.persistence.models import Reminder, ReminderStatus
 _STATUSES = {s.value for s in ReminderStatus}
 
 
-def router(session_factory: sessionmaker[Session]) -> APIRouter:
+def router(session_factory: sessionmaker[Session], settle: Callable[..., bool] | None = None) -> APIRouter:
+    """``settle(patient, timeout=...)`` waits for the writes behind this process's answers."""
     api = APIRouter()
 
     @api.get("/reminders", response_model=None)
@@ -25,6 +27,8 @@ def router(session_factory: sessionmaker[Session]) -> APIRouter:
         if status is not None and status not in _STATUSES:
             allowed = ", ".join(sorted(_STATUSES))
             return _bad_request("value", f"status must be one of: {allowed}", "status")
+        if settle is not None:
+            settle(patient, timeout=2.0)
         query = select(Reminder).where(Reminder.patient_id == patient)
         if status is not None:
             query = query.where(Reminder.status == status)

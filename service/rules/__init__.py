@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from service.kernel.findings import TIME_BOUND_TOPICS, Finding
+from service.kernel.findings import TIME_BOUND_TOPICS, Finding, Topic
 from service.kernel.record import PatientRecord
 from service.kernel.thresholds import RuleSettings
+from service.rules import precedence
 from service.rules._registry import Moment, Rule
 from service.rules.definitions import adult, in_palliative_care
 
@@ -88,6 +89,7 @@ def evaluate(record: PatientRecord, now: datetime, settings: RuleSettings, momen
     reminders_allowed = not (minor or palliative)
     cards: list[Finding] = []
     reminders: list[Finding] = []
+    found: dict[Topic, Finding] = {}  # every finding made, shown or not: the topics' precedence reads it
     seen: set[str] = set()
     for rule in all_rules():
         time_bound = rule.topic in TIME_BOUND_TOPICS
@@ -100,11 +102,13 @@ def evaluate(record: PatientRecord, now: datetime, settings: RuleSettings, momen
         finding = rule.check(record, now, settings)
         if finding is None:
             continue
+        found.setdefault(finding.topic, finding)
         if reminds and finding.due is not None:
             reminders.append(finding)
         if shows and finding.fires and finding.topic not in seen:
             seen.add(finding.topic)
             cards.append(_for_goals_of_care(finding) if palliative and moment is Moment.VIEW else finding)
+    cards = precedence.standing(cards, found)
     if moment is Moment.ORDER:
         from service.rules.drug_safety import only_pregnancy_card
 

@@ -34,25 +34,6 @@ _TESTS: tuple[tuple[Lab, frozenset[Lab]], ...] = (
 )
 
 
-def _offered_by_monitoring(record: PatientRecord, now: datetime, settings: RuleSettings) -> frozenset[Lab]:
-    """The tests ``monitoring-overdue`` offers at patient-view for this record (none when it does not fire).
-
-    rules.md: "A test that monitoring-overdue offers in the same answer is not offered here (the card
-    mentions it); the card fires only while at least one test is left for it to offer." The answer's
-    one-offer-per-test leaves those tests to the more urgent monitoring card and mentions them here; this
-    decides whether anything is left. The rule is looked up in the registry, not imported by name.
-    """
-    from service.rules import all_rules
-
-    offered: set[Lab] = set()
-    for rule in all_rules():
-        if rule.topic is Topic.MONITORING_OVERDUE and rule.moment is Moment.VIEW:
-            finding = rule.check(record, now, settings)
-            if finding is not None and finding.fires:
-                offered.update(finding.lab_orders)
-    return frozenset(offered)
-
-
 def ckd_mineral_bone_workup(
     record: PatientRecord, now: datetime, settings: RuleSettings
 ) -> Finding[CkdMbdFacts] | None:
@@ -62,7 +43,8 @@ def ckd_mineral_bone_workup(
 
     A test ordered and not yet resulted is not offered (the card says so). A test that
     ``monitoring-overdue`` offers is left to that card by the answer's one-offer-per-test (which mentions
-    it here); the card fires only while at least one test is left for it to offer.
+    it here); the card fires only while at least one test is left for it to offer, which
+    :mod:`service.rules.precedence` decides once both rules ran.
     """
     s = settings
     if not has_t2dm(record):
@@ -84,7 +66,7 @@ def ckd_mineral_bone_workup(
             pending.append(PendingTest(lab, order.authored.date()))
         else:
             missing.append(lab)
-    if not set(missing) - _offered_by_monitoring(record, now, s):
+    if not missing:
         return None
     facts = CkdMbdFacts(
         egfr=kidney,

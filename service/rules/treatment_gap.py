@@ -4,7 +4,8 @@
 that defines bone fragility or a low T-score, no anti-osteoporosis drug taken recently, none active and no
 drug holiday; the card offers zoledronic acid or alendronate under the drug guard. It stays silent in
 pregnancy, while an oncology regimen is active or recent, and while a denosumab card
-(``denosumab-dose-due``, ``denosumab-sequencing-missing``) fires: those rules own that patient.
+(``denosumab-dose-due``, ``denosumab-sequencing-missing``) fires: those rules own that patient
+(:mod:`service.rules.precedence` applies that last relation, after every rule ran).
 """
 
 from __future__ import annotations
@@ -49,7 +50,6 @@ from service.rules.drug_safety import guard_tests
 OFFERS = (Proposal.ZOLEDRONIC_ACID_5MG_IV, Proposal.ALENDRONATE_70MG_WEEKLY)
 #: The denosumab topics that own a patient whose denosumab course needs a decision (rules.md: "not while
 #: denosumab-sequencing-missing or denosumab-dose-due fires").
-DENOSUMAB_TOPICS = frozenset({Topic.DENOSUMAB_SEQUENCING_MISSING, Topic.DENOSUMAB_DOSE_DUE})
 _ORAL_COURSE_TAIL_DAYS = 30  # an oral course's length is last − first + 30 days (rules.md)
 _OSTEOPOROSIS = (FragilityReason.OSTEOPOROSIS, FragilityReason.FRAGILITY_FRACTURE, FragilityReason.T_SCORE)
 
@@ -188,18 +188,6 @@ def _osteoporosis(record: PatientRecord, now: datetime, settings: RuleSettings) 
     return bf
 
 
-def _denosumab_card(record: PatientRecord, now: datetime, settings: RuleSettings) -> bool:
-    """Whether a denosumab card fires for this record: the denosumab rules themselves, run here (pure)."""
-    from service.rules import all_rules
-
-    for rule in all_rules():
-        if rule.topic in DENOSUMAB_TOPICS and rule.moment is Moment.VIEW:
-            finding = rule.check(record, now, settings)
-            if finding is not None and finding.fires:
-                return True
-    return False
-
-
 def _woman_under(record: PatientRecord, now: datetime, years: int) -> bool:
     age = record.patient.age_on(now.date())
     return record.patient.sex is Sex.FEMALE and age is not None and age < years
@@ -211,8 +199,8 @@ def osteoporosis_untreated(
     """T2DM or obesity with osteoporosis and no anti-osteoporosis treatment: warning, critical after a recent
     fracture (rules.md "osteoporosis-untreated" (r3)).
 
-    Silent in pregnancy, while an oncology regimen is active or given within its window, while
-    ``denosumab-dose-due`` or ``denosumab-sequencing-missing`` fires, with an exposure in its window (see
+    Silent in pregnancy, while an oncology regimen is active or given within its window (and, by
+    :mod:`service.rules.precedence`, while a denosumab card fires), with an exposure in its window (see
     :func:`recent_treatment`), with a drug active (see :func:`active_treatment`), and during a drug holiday
     (:func:`drug_holiday`) unless a fragility fracture is dated after the course ended. The offers
     (zoledronic acid, alendronate) are each under the drug guard; a woman under 50 is offered none (a
@@ -230,8 +218,6 @@ def osteoporosis_untreated(
         return None
     holiday = drug_holiday(record, now, s)
     if holiday is not None and (bf.fracture_on is None or bf.fracture_on <= holiday.ended):
-        return None
-    if _denosumab_card(record, now, s):
         return None
     recent = bf.fracture_on is not None and within(bf.fracture_on, now, s.untreated_recent_fracture_days)
     specialist = _woman_under(record, now, s.untreated_specialist_age_years)

@@ -28,9 +28,12 @@ import pytest
 import redis
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from cds_hooks._replay import _name
+from service.persistence import make_engine, session_factory
+from service.persistence.models import HookAudit
 from tests.cds_hooks.support import SigningKey, jwks, make_token
 from tests.conftest import service_unavailable
 from tests.fhir_server import FhirServer, searchset
@@ -107,12 +110,16 @@ def test_readyz_follows_the_database_down_and_back_and_hooks_keep_their_cards(
     client = make_app(database_url=url)
     assert client.get("/readyz").status_code == 200
     with_cards = client.post("/cds-services/bone-health-order-select", json=hook_body("order-select"))
+    writes = client.app.state.bone_health.writes  # type: ignore[attr-defined]
+    assert writes.settled()
     failures_before = metric(client, "bhcds_reminder_scheduling_failures_total")
+    retries_before = metric(client, "bhcds_write_retries_total", kind="audit")
 
     proxy.stop()
     with caplog.at_level(logging.INFO):
         down = client.get("/readyz")
-        during = client.post("/cds-services/bone-health-order-select", json=hook_body("order-select"))
+        during_body = hook_body("order-select")
+        during = client.post("/cds-services/bone-health-order-select", json=during_body)
         feedback_down = client.post("/cds-services/bone-health-order-select/feedback", json=FEEDBACK)
 
     assert feedback_down.status_code == 503, feedback_down.text  # retryable, not a 500
@@ -123,7 +130,9 @@ def test_readyz_follows_the_database_down_and_back_and_hooks_keep_their_cards(
     assert [c["source"]["topic"] for c in during.json()["cards"]] == [
         c["source"]["topic"] for c in with_cards.json()["cards"]
     ]
-    assert metric(client, "bhcds_reminder_scheduling_failures_total") == failures_before + 1
+    assert not writes.settled(timeout=0.5)  # the call's writes wait for the database, retried
+    assert metric(client, "bhcds_write_retries_total", kind="audit") > retries_before
+    assert metric(client, "bhcds_writes_pending") == 3  # reminders, cards issued, audit
     assert metric(client, "bhcds_dependency_up", dependency="database") == 0
     assert any(r.levelname == "ERROR" and "database unavailable" in r.getMessage() for r in caplog.records)
 
@@ -132,6 +141,13 @@ def test_readyz_follows_the_database_down_and_back_and_hooks_keep_their_cards(
         back = client.get("/readyz")
 
     assert back.status_code == 200, back.text
+    assert writes.settled(timeout=30)  # committed once the database was back: nothing lost
+    assert metric(client, "bhcds_reminder_scheduling_failures_total") == failures_before
+    engine = make_engine(url)
+    with session_factory(engine)() as session:
+        audited = session.execute(select(HookAudit.hook_instance)).scalars().all()
+    engine.dispose()
+    assert during_body["hookInstance"] in audited
     assert client.post("/cds-services/bone-health-order-select/feedback", json=FEEDBACK).status_code == 200
     assert metric(client, "bhcds_dependency_up", dependency="database") == 1
     assert any("database reachable again" in r.getMessage() for r in caplog.records)

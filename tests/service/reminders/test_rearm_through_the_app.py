@@ -67,7 +67,9 @@ def _with_alendronate(scenario: Scenario, status: str) -> dict[str, Any]:
     return request
 
 
-def _sequencing(db_url: str) -> list[tuple[str, str, int]]:
+def _sequencing(client: TestClient, db_url: str) -> list[tuple[str, str, int]]:
+    """The sequencing reminders in the database, once the writes behind the answers are committed."""
+    assert client.app.state.bone_health.writes.settled()  # type: ignore[attr-defined]
     engine = make_engine(db_url)
     try:
         with session_factory(engine)() as session:
@@ -85,7 +87,7 @@ def test_an_entered_in_error_bisphosphonate_leaves_the_sequencing_reminder_pendi
     client: TestClient, scenario: Scenario, db_url: str
 ) -> None:
     assert client.post(PV, json=scenario.request).status_code == 200
-    [(due, status, first_id)] = _sequencing(db_url)
+    [(due, status, first_id)] = _sequencing(client, db_url)
     assert (due, status) == ("2027-02-18", "pending")  # D + 183 (r3)
 
     sequenced = client.post(PV, json=_with_alendronate(scenario, "active"))
@@ -93,19 +95,19 @@ def test_an_entered_in_error_bisphosphonate_leaves_the_sequencing_reminder_pendi
     assert "denosumab-sequencing-missing" not in {
         c["source"]["topic"]["code"] for c in sequenced.json()["cards"]
     }
-    assert _sequencing(db_url) == [(due, "cancelled", first_id)]
+    assert _sequencing(client, db_url) == [(due, "cancelled", first_id)]
 
     in_error = client.post(PV, json=_with_alendronate(scenario, "entered-in-error"))
     assert in_error.status_code == 200
     assert "denosumab-sequencing-missing" in {c["source"]["topic"]["code"] for c in in_error.json()["cards"]}
-    assert _sequencing(db_url) == [(due, "pending", first_id)]  # the same reminder, pending again
+    assert _sequencing(client, db_url) == [(due, "pending", first_id)]  # the same reminder, pending again
 
 
 def test_a_patient_under_18_gets_no_card_and_their_pending_reminders_are_cancelled(
     client: TestClient, scenario: Scenario, db_url: str
 ) -> None:
     assert client.post(PV, json=scenario.request).status_code == 200
-    [(due, status, first_id)] = _sequencing(db_url)
+    [(due, status, first_id)] = _sequencing(client, db_url)
     assert status == "pending"
     minor = copy.deepcopy(scenario.request)
     minor["prefetch"]["patient"]["birthDate"] = (
@@ -113,4 +115,4 @@ def test_a_patient_under_18_gets_no_card_and_their_pending_reminders_are_cancell
     )
     response = client.post(PV, json=minor)
     assert response.status_code == 200 and response.json()["cards"] == []
-    assert _sequencing(db_url) == [(due, "cancelled", first_id)]
+    assert _sequencing(client, db_url) == [(due, "cancelled", first_id)]

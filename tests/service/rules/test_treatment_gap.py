@@ -22,6 +22,7 @@ from service.kernel.record import (
     Sex,
 )
 from service.kernel.thresholds import RuleSettings
+from service.rules import Moment, evaluate
 from service.rules.treatment_gap import drug_holiday, osteoporosis_untreated
 from tests.builders import NOW, born_years_ago, condition, days_ago, lab, medication, patient, record
 from tests.service.rules._drug_records import DENOSUMAB, ORAL_BP, SETTINGS, ZOLEDRONIC
@@ -184,9 +185,16 @@ def test_not_while_a_denosumab_card_fires() -> None:
     short = SETTINGS.model_copy(update={"untreated_denosumab_window_days": 100})
     order = medication(DENOSUMAB, 200, status="active", name="Prolia")
     dose = medication(DENOSUMAB, 200, kind=ExposureKind.ADMINISTRATION, status="completed", name="Prolia")
-    assert untreated(T2DM, OSTEOPOROSIS, order, dose, settings=short) is None  # denosumab-dose-due fires
+
+    def shown(*facts: ConditionFact | MedicationExposure) -> set[Topic]:
+        cards = evaluate(record(*facts, labs=READY), NOW, short, Moment.VIEW).cards
+        return {f.topic for f in cards}
+
+    due = shown(T2DM, OSTEOPOROSIS, order, dose)
+    assert Topic.DENOSUMAB_DOSE_DUE in due and Topic.OSTEOPOROSIS_UNTREATED not in due
+    assert untreated(T2DM, OSTEOPOROSIS, order, dose, settings=short) is not None  # the rule alone fires
     earlier = medication(DENOSUMAB, 150, kind=ExposureKind.ADMINISTRATION, status="completed", name="Prolia")
-    assert untreated(T2DM, OSTEOPOROSIS, order, earlier, settings=short) is not None  # not yet due
+    assert Topic.OSTEOPOROSIS_UNTREATED in shown(T2DM, OSTEOPOROSIS, order, earlier)  # not yet due
 
 
 @pytest.mark.parametrize(("days", "fires"), [(30, False), (281, True)])
