@@ -160,7 +160,7 @@ def test_pre_infusion_card_for_a_first_zoledronic_acid(language: str) -> None:
             "白蛋白校正" in detail
             and "急性期反应" in detail
             and "对乙酰氨基酚" in detail
-            and "先查口腔" in detail
+            and "口腔检查" in detail
         )
         assert "水化" in detail
     else:
