@@ -7,12 +7,14 @@ in ``wording/<lang>/_phrases.yaml``.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
 from functools import cache
+from importlib import resources
 from typing import Any
 
 from service.cards._text import SourceRef, phrase_table
@@ -233,8 +235,11 @@ class Phrases:
         other = renal.other
         if other is not None:
             o = f"measure.{other.kind.value}"
+            same_day = (
+                other.at is not None and renal.at is not None and iso_day(other.at) == iso_day(renal.at)
+            )
             text += self._(
-                "renal.other",
+                "renal.other_same_day" if same_day else "renal.other",
                 name=self._(f"{o}.full"),
                 value=num(other.value, 1),
                 unit=self._(f"{o}.unit"),
@@ -299,14 +304,14 @@ class Phrases:
                 )
             elif reason is FragilityReason.ANTI_OSTEOPOROSIS_DRUG:
                 items.append(
-                    self._("fragility.drug", drug=bf.drug or "")
+                    self._("fragility.drug", drug=self.drug_named(bf.drug or ""))
                     + (self._("fragility.drug_on", day=self.day(bf.drug_on)) if bf.drug_on else "")
                 )
         return items
 
     def fragility_block(self, bf: BoneFragility) -> str:
-        """A heading and one bullet per reason, for a card's detail."""
-        return "\n".join([self._("fragility.heading"), *(f"- {i}" for i in self.fragility_items(bf))])
+        """A heading and the reasons, for a card's detail."""
+        return self._("fragility.heading") + self.fragility_inline(bf)
 
     def fragility_inline(self, bf: BoneFragility) -> str:
         """The reasons in one line, for a sentence."""
@@ -367,6 +372,21 @@ class Phrases:
     def drug(self, key: str) -> str:
         """A drug's name from the glossary every card uses ("alendronate", "阿仑膦酸钠")."""
         return self._(f"glossary.{key}")
+
+    def drug_named(self, name: str) -> str:
+        """The glossary name of the drug a record calls ``name`` ("1 ML denosumab 60 MG/ML Prefilled
+        Syringe [Prolia]" → "denosumab"), so that a card quoting what the patient took stays short; the
+        name as recorded when it names no glossary drug, or more than one."""
+        text = name.lower()
+        found = [key for key, marks in _drug_names().items() if any(m in text for m in marks)]
+        return self.drug(found[0]) if len(found) == 1 else name
+
+
+@cache
+def _drug_names() -> dict[str, tuple[str, ...]]:
+    """Glossary key → the marks that recognise it in a recorded name (``drug_names.json``)."""
+    data = json.loads(resources.files("service.cards").joinpath("drug_names.json").read_text("utf-8"))
+    return {key: tuple(marks) for key, marks in data.items() if not key.startswith("_")}
 
 
 @cache

@@ -57,7 +57,7 @@ def _orders(c: Course, t: TopicText, p: Phrases) -> list[str]:
 
 
 def _course(c: Course, t: TopicText, p: Phrases) -> dict[str, object]:
-    return {"name": c.name, "last_dose": p.day(c.last_dose), "days_since": c.days_since}
+    return {"name": p.drug_named(c.name), "last_dose": p.day(c.last_dose), "days_since": c.days_since}
 
 
 def _sequencing(finding: Finding[SequencingFacts], t: TopicText) -> Text:

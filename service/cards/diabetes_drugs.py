@@ -34,8 +34,6 @@ def _tzd(finding: Finding[TzdFacts], t: TopicText) -> Text:
         renal = p.renal(facts.renal) if facts.renal is not None else ""
         why_not = t(f"no_metformin_{bar.value.replace('-', '_')}", renal=renal, metformin_threshold=threshold)
         parts.append(lead + "\n" + t("alternatives_renal") + "\n\n" + why_not)
-    if finding.delete_drafts:
-        parts.append(t("offer_delete"))
     return Text(summary, "\n\n".join(parts))
 
 
@@ -50,7 +48,6 @@ def _sglt2(finding: Finding[Sglt2Facts], t: TopicText) -> Text:
         p.orders(facts.orders),
         t("egfr_line", **values),
         p.fragility_block(facts.fragility),
-        t("why"),
         t("indication"),
     ]
     return Text(t("summary", **values), "\n\n".join(parts))

@@ -55,18 +55,19 @@ def _check_line(s: CheckStatus, t: TopicText) -> str:
     return t(
         "check_line",
         check=name[:1].upper() + name[1:],
-        interval_days=s.interval_days,
+        interval_days=p.span(s.interval_days),
         last=last,
         overdue_since=since,
     )
 
 
 def _therapy_line(therapy: Therapy, t: TopicText) -> str:
+    p = phrases(t.language)
     return t(
         "therapy_line",
         therapy=t(f"therapy_{therapy.kind.value}"),
-        names=t("list_separator").join(therapy.names),
-        since=phrases(t.language).day(therapy.since),
+        names=t("list_separator").join(dict.fromkeys(p.drug_named(n) for n in therapy.names)),
+        since=p.day(therapy.since),
     )
 
 

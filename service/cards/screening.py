@@ -47,26 +47,53 @@ def _phenotype_key(p: Phenotype) -> str:
     return p.kind.value.replace("-", "_")
 
 
+def _phenotype_summary(facts: PhenotypeFacts, t: TopicText, window: str) -> str:
+    """One sentence: "Type 2 diabetes for 21 years with neuropathy and past hypoglycaemia raises fracture
+    risk; ...", or the count of features when the phenotypes would make it too long."""
+    duration = [
+        t("summary_duration", years=x.years)
+        for x in facts.phenotypes
+        if x.kind is PhenotypeKind.LONG_DURATION
+    ]
+    others = [
+        t(f"short_{_phenotype_key(x)}") for x in facts.phenotypes if x.kind is not PhenotypeKind.LONG_DURATION
+    ]
+    features = [t("summary_features", features=_listing(others, t))] if others else []
+    summary = t("summary", lead=t("summary_join").join(duration + features), window_days=window)
+    if len(summary) >= SUMMARY_MAX:
+        summary = t("summary_short", count=len(facts.phenotypes), window_days=window)
+    return summary
+
+
+def _listing(items: list[str], t: TopicText) -> str:
+    """ "a, b and c" in English, "a、b、c" in Chinese."""
+    return t("list_separator").join(items[:-1]) + (t("list_last") if len(items) > 1 else "") + items[-1]
+
+
+def _phenotype_line(x: Phenotype, renal: str | None, t: TopicText) -> str:
+    """A phenotype's line with its date, and the eGFR beside kidney disease; a Condition recorded without
+    any date is named without one ("diabetic kidney disease (eGFR 26 ...)", never "recorded never
+    recorded")."""
+    key = f"line_{_phenotype_key(x)}"
+    if x.since is None:
+        egfr = t("egfr_undated", egfr=renal) if renal else ""
+        return t(f"{key}_undated", years=x.years, egfr=egfr)
+    egfr = t("egfr", egfr=renal) if renal else ""
+    return t(key, years=x.years, since=phrases(t.language).day(x.since), egfr=egfr)
+
+
 def _phenotype(finding: Finding[PhenotypeFacts], t: TopicText) -> Text:
     facts, p = finding.facts, phrases(t.language)
     window = p.span(facts.window_days)
-    egfr = t("egfr", egfr=p.renal(facts.egfr)) if facts.egfr is not None else ""
-    shorts = [t(f"short_{_phenotype_key(x)}", years=x.years) for x in facts.phenotypes]
-    summary = t("summary", phenotypes=t("list_separator").join(shorts), window_days=window)
-    if len(summary) >= SUMMARY_MAX:
-        summary = t("summary_short", count=len(facts.phenotypes), window_days=window)
-    lines = [
-        t(f"line_{_phenotype_key(x)}", years=x.years, since=p.day(x.since), egfr=egfr)
-        for x in facts.phenotypes
-    ]
+    renal = p.renal(facts.egfr) if facts.egfr is not None else None
+    lines = [_phenotype_line(x, renal, t) for x in facts.phenotypes]
     last = facts.last_bmd
     parts = [
         "\n".join([t("heading"), *lines]),
         t("no_dxa", window_days=window, last_bmd=p.day(last.at if last else None)),
         t("why"),
-        t("offer"),
     ]
-    return Text(summary, "\n\n".join(parts))
+    return Text(_phenotype_summary(facts, t, window), "\n\n".join(parts))
 
 
 # --- fall-risk-assessment-due ---------------------------------------------------------------------
@@ -80,8 +107,6 @@ def _fall_risk(finding: Finding[FallRiskFacts], t: TopicText) -> Text:
         t("fragility", fragility=p.fragility_inline(facts.fragility)),
         t("not_assessed", window_days=window, last_assessment=p.day(last.at if last else None)),
         t("screen"),
-        t("why"),
-        t("offer"),
     ]
     return Text(t("summary", window_days=window), "\n\n".join(parts))
 
@@ -170,7 +195,7 @@ def _vitamin_d(finding: Finding[VitaminDFacts], t: TopicText) -> Text:
 
 WORDING: dict[Topic, TopicWording[Any]] = {
     Topic.DIABETIC_FRACTURE_RISK_PHENOTYPE: TopicWording(
-        PhenotypeFacts, _phenotype, derived=frozenset({"count", "years", "since"})
+        PhenotypeFacts, _phenotype, derived=frozenset({"count", "years", "since", "lead", "features"})
     ),
     Topic.FALL_RISK_ASSESSMENT_DUE: TopicWording(FallRiskFacts, _fall_risk),
     Topic.OBESITY_BONE_ASSESSMENT: TopicWording(

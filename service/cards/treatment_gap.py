@@ -1,8 +1,8 @@
 """Composer of ``osteoporosis-untreated`` (revision 3; T2DM review sections 3 and 4).
 
 The words are in ``wording/<lang>/osteoporosis-untreated.yaml``: the evidence of osteoporosis (the
-fracture and its date, the T-score and its site), what the card offers and, in one sentence, why the drug
-guard holds an offer back.
+fracture and its date, the T-score and its site), the advice and, in one sentence, why the drug guard holds
+an offer back; the suggestions themselves say what the card offers.
 """
 
 from __future__ import annotations
@@ -28,8 +28,6 @@ def _offers(finding: Finding[UntreatedFacts], t: TopicText) -> list[str]:
     if facts.specialist:
         return [t("specialist", specialist_age=facts.specialist_age)]
     lines = []
-    if facts.offered:
-        lines.append(t("offer", drugs=p.join(p.drug(_GLOSSARY[d]) for d in facts.offered)))
     if finding.recommended is Proposal.ZOLEDRONIC_ACID_5MG_IV:
         lines.append(t("recommended_neuropathy"))
     if facts.low_vitamin_d:
@@ -76,6 +74,6 @@ WORDING: dict[Topic, TopicWording[Any]] = {
     Topic.OSTEOPOROSIS_UNTREATED: TopicWording(
         UntreatedFacts,
         _untreated,
-        derived=frozenset({"evidence", "holiday_drug", "holiday_ended", "drugs", "drug", "reasons"}),
+        derived=frozenset({"evidence", "holiday_drug", "holiday_ended", "drug", "reasons"}),
     ),
 }

@@ -49,12 +49,14 @@ def test_card_lists_overdue_tests_with_their_last_dates(lang: str) -> None:
     assert "2026-11-27" in text  # overdue since (2025-11-26 + 366 days)
     assert ("从未检测" if lang == "zh" else "never") in text  # the turnover marker
     assert ("骨转换标志物" if lang == "zh" else "bone turnover marker") in text.lower()
-    assert "alendronate 70 mg weekly" in text and "2024-08-05" in text
+    assert (
+        "抗骨吸收治疗：阿仑膦酸钠（自2024-08-05）" if lang == "zh" else "alendronate (since 2024-08-05)"
+    ) in text
     assert (
         "第2.3、3节；" if lang == "zh" else "sections 2.3, 3; "
     ) in text  # Chinese: full-width punctuation
     if lang == "zh":
-        assert "- 血清钙（每365天）：上次2025-11-26（2.35" in text
+        assert "- 血清钙（每12个月）：上次2025-11-26（2.35" in text
 
 
 def test_card_offers_one_servicerequest_per_overdue_test() -> None:
@@ -86,7 +88,7 @@ def test_renal_bmd_and_supplement_tests_order_their_codes() -> None:
     assert len(c.summary) < 140
     zh = card(rec, "zh")
     assert len(zh.summary) < 140
-    for word in ("抗骨吸收治疗", "促骨形成治疗", "钙剂/维生素D补充", "甲状旁腺激素", "25-羟维生素D"):
+    for word in ("抗骨吸收治疗", "促骨形成治疗", "钙剂/维生素D补充", "PTH", "25-羟维生素D"):
         assert word in detail(zh), word
 
 

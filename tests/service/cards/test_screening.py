@@ -144,7 +144,10 @@ class TestPhenotypeCard:
             "section 1.4",
         ):
             assert words in detail, words
-        assert "diabetes 17 years" in card.summary
+        assert card.summary == (
+            "Type 2 diabetes for 17 years with neuropathy, past hypoglycaemia and kidney disease raises "
+            "fracture risk; no bone density scan in 2 years"
+        )
 
     def test_chinese_detail(self) -> None:
         card = render(finding_of(diabetic_fracture_risk_phenotype, ALL_PHENOTYPES), ALL_PHENOTYPES, NOW, "zh")
@@ -154,7 +157,7 @@ class TestPhenotypeCard:
             "糖尿病神经病变",
             "既往低血糖史",
             "糖尿病肾病",
-            "糖尿病肾病（记录于 2021-06-01；估算肾小球滤过率（eGFR）40 mL/min/1.73 m²（2026-10-02））",
+            "糖尿病肾病（记录于 2021-06-01；eGFR 40 mL/min/1.73 m²（2026-10-02））",
             "近2年无骨密度（DXA）结果（上次：2022-08-19）",
             "低估",
             "第1.4节",
@@ -177,6 +180,51 @@ class TestPhenotypeCard:
         assert "chronic kidney disease with type 2 diabetes (recorded 2024-02-02)" in (card.detail or "")
         assert "last: never recorded" in (card.detail or "")
 
+    @pytest.mark.parametrize(
+        ("language", "line", "summary"),
+        [
+            (
+                "en",
+                "- diabetic kidney disease (eGFR 26 mL/min/1.73 m² on 2026-10-02)",
+                "Type 2 diabetes with kidney disease raises fracture risk; no bone density scan in 2 years",
+            ),
+            (
+                "zh",
+                "- 糖尿病肾病（eGFR 26 mL/min/1.73 m²（2026-10-02））",
+                "2型糖尿病伴糖尿病肾病，骨折风险高；",
+            ),
+        ],
+    )
+    def test_a_condition_recorded_without_a_date_is_named_without_one(
+        self, language: str, line: str, summary: str
+    ) -> None:
+        record = rec(
+            condition(Problem.T2DM, onset=date(2024, 1, 1)),
+            condition(Problem.DIABETIC_KIDNEY_DISEASE),  # no onset, no recorded date
+            labs=(lab(Lab.EGFR, 26, date(2026, 10, 2)),),
+        )
+        card = render(finding_of(diabetic_fracture_risk_phenotype, record), record, NOW, language)
+        detail = card.detail or ""
+        assert line in detail.splitlines()
+        assert "recorded never recorded" not in detail and "记录于 未记录" not in detail
+        assert card.summary.startswith(summary)
+
+    def test_the_summary_is_one_sentence_with_the_duration_alone(self) -> None:
+        record = rec(condition(Problem.T2DM, onset=date(2009, 4, 15)))
+        card = render(finding_of(diabetic_fracture_risk_phenotype, record), record, NOW, "en")
+        assert (
+            card.summary
+            == "Type 2 diabetes for 17 years raises fracture risk; no bone density scan in 2 years"
+        )
+
+    @pytest.mark.parametrize("language", ["en", "zh"])
+    def test_the_detail_leaves_the_offer_to_the_suggestion(self, language: str) -> None:
+        card = render(
+            finding_of(diabetic_fracture_risk_phenotype, ALL_PHENOTYPES), ALL_PHENOTYPES, NOW, language
+        )
+        assert card.suggestions
+        assert "Offered" not in (card.detail or "") and "可开具" not in (card.detail or "")
+
     def test_suggests_a_dxa_service_request(self) -> None:
         card = render(finding_of(diabetic_fracture_risk_phenotype, ALL_PHENOTYPES), ALL_PHENOTYPES, NOW, "en")
         resource = _service_request(card)
@@ -194,8 +242,8 @@ class TestFallRiskCard:
         detail = card.detail or ""
         for words in (
             # the bone fragility reads as on the drug cards (the shared phrase library)
-            "DXA T-score -2.6 at the lumbar spine on 2025-03-03 (≤ -2.5)",
-            "anti-osteoporosis treatment on record: Prolia 60 mg (2026-06-01)",
+            "T-score -2.6 (lumbar spine, 2025-03-03)",
+            "anti-osteoporosis drug: denosumab (2026-06-01)",  # the glossary name of "Prolia 60 mg"
             "last: 2024-09-09",
             "12 months",
             "10 g monofilament",
@@ -212,8 +260,7 @@ class TestFallRiskCard:
         card = render(finding_of(fall_risk_assessment_due, FRAGILE), FRAGILE, NOW, "zh")
         detail = card.detail or ""
         for words in (
-            "2型糖尿病合并骨脆性增加：2025-03-03双能X线骨密度（DXA）腰椎T值-2.6（≤-2.5）；"
-            "既往使用抗骨质疏松药物：Prolia 60 mg（2026-06-01）。",
+            "2型糖尿病合并骨脆性增加：腰椎T值-2.6（2025-03-03）；抗骨质疏松药物：地舒单抗（2026-06-01）。",
             "（上次：2024-09-09）",
             "10 g 单丝",
             "白内障",
@@ -280,7 +327,7 @@ class TestVitaminDCard:
         for words in (
             "25-OH vitamin D 16 ng/mL on 2026-09-01",
             "below 20 ng/mL (50 nmol/L)",
-            "cholecalciferol or ergocalciferol",
+            "No native vitamin D (cholecalciferol, ergocalciferol) is active",
             "calcitriol 0.25 mcg is an active vitamin D",
             "calcium supplement is already active",
             "replete vitamin D together with calcium",
@@ -342,12 +389,12 @@ def test_bone_fragility_reads_as_on_every_card(language: str) -> None:
     if language == "en":
         assert (
             "osteoporosis on the problem list (since 2019-03-04); a fragility (osteoporotic) fracture on "
-            "2023-01-10; DXA T-score -2.8 at the femoral neck on 2025-03-03 (≤ -2.5); anti-osteoporosis "
-            "treatment on record: alendronate 70 mg weekly (2024-02-02)."
+            "2023-01-10; T-score -2.8 (femoral neck, 2025-03-03); anti-osteoporosis drug: alendronate "
+            "(2024-02-02)."
         ) in detail
     else:
         assert "病历记录骨质疏松症（自2019-03-04起）；脆性（骨质疏松性）骨折史（2023-01-10）；" in detail
-        assert "2025-03-03双能X线骨密度（DXA）股骨颈T值-2.8（≤-2.5）" in detail
+        assert "股骨颈T值-2.8（2025-03-03）；抗骨质疏松药物：阿仑膦酸钠（2024-02-02）。" in detail
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
@@ -385,7 +432,7 @@ def test_a_population_needs_diabetes_or_bone_fragility() -> None:
 
 @pytest.mark.parametrize(
     ("language", "words"),
-    [("en", "eGFR 41.6 mL/min/1.73 m² on"), ("zh", "估算肾小球滤过率（eGFR）41.6 mL/min/1.73 m²（")],
+    [("en", "eGFR 41.6 mL/min/1.73 m² on"), ("zh", "eGFR 41.6 mL/min/1.73 m²（")],
 )
 def test_the_kidney_phenotype_quotes_renal_function_as_every_card_does(language: str, words: str) -> None:
     record = rec(

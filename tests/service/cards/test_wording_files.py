@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
+from importlib import resources
 
 import pytest
 
@@ -15,6 +17,8 @@ from service.kernel.findings import Topic
 
 DATA_TOPICS = sorted(t for t, w in wording().items() if isinstance(w, TopicWording))
 ASCII_PUNCTUATION_IN_CHINESE = re.compile(r"[\u4e00-\u9fff][,;:()]|[,;:()][\u4e00-\u9fff]")
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+ASCII_PUNCTUATION = re.compile(r"[,;:()]")  # a Chinese name or dosage in a data file has none at all
 
 
 def test_every_language_has_the_same_topics() -> None:
@@ -53,8 +57,36 @@ def test_every_placeholder_is_a_fact_or_a_value_its_composer_derives(topic: Topi
 @pytest.mark.parametrize("topic", DATA_TOPICS, ids=str)
 def test_chinese_text_uses_full_width_punctuation(topic: Topic) -> None:
     text = topic_text(topic.value, "zh")
-    for key, template in [("title", text.title), *text.templates.items()]:
+    about = [(f"about {i}", a) for i, a in enumerate(text.about)]
+    also = [(f"source {i}", s.also) for i, s in enumerate(text.sources) if s.also]
+    for key, template in [("title", text.title), *text.templates.items(), *about, *also]:
         assert not ASCII_PUNCTUATION_IN_CHINESE.search(template), f"zh/{topic}.yaml '{key}': {template}"
+
+
+def _chinese_strings(node: object) -> list[str]:
+    """Every string in a data file that holds Chinese characters (names, dosages, recognised marks)."""
+    if isinstance(node, dict):
+        return [s for v in node.values() for s in _chinese_strings(v)]
+    if isinstance(node, list):
+        return [s for v in node for s in _chinese_strings(v)]
+    return [node] if isinstance(node, str) and CHINESE.search(node) else []
+
+
+@pytest.mark.parametrize("name", ["orderables.json", "drug_names.json"])
+def test_the_chinese_names_in_the_data_files_use_full_width_punctuation(name: str) -> None:
+    """What a Chinese card shows from the catalogue ("双能X线骨密度检查（DXA）", a dosage) or recognises."""
+    data = json.loads(resources.files("service.cards").joinpath(name).read_text("utf-8"))
+    chinese = _chinese_strings(data)
+    assert chinese, name
+    offending = [s for s in chinese if ASCII_PUNCTUATION.search(s)]
+    assert not offending, offending
+
+
+def test_the_data_file_check_can_fail() -> None:
+    assert ASCII_PUNCTUATION.search("双能X线骨密度检查(DXA)")
+    assert _chinese_strings({"a": ["x", {"zh": "5 mg 静脉滴注(不少于15分钟),单次"}]}) == [
+        "5 mg 静脉滴注(不少于15分钟),单次"
+    ]
 
 
 def test_the_chinese_phrases_use_full_width_punctuation() -> None:
