@@ -52,7 +52,7 @@ POSTGRES_URL = os.environ.get("BHCDS_BENCH_POSTGRES_URL", "postgresql+psycopg://
 _TEMPLATE_INSTANCE = b"d1577c69-dfbe-44ad-ba6d-3e05e953b2ea"  # the hookInstance _charts writes
 # the stages the server logs (cds_hooks/_call_log.py, service/app.py), in the order they happen;
 # (the writes run behind the answer, on the process's writer thread: not a stage of the call)
-STAGES = ("protocol", "mapping", "rules", "cards", "respond")
+STAGES = ("protocol", "mapping", "rules", "feedback", "cards", "respond")
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,8 @@ log = logging.getLogger("bone_health_cds.hooks")
 Clock = Callable[[], datetime]
 #: How long a hook waits for its patient's earlier writes before it reads the suppressions anyway.
 _SETTLE_SECONDS = 0.5
+#: After a failed read of the suppressions, calls skip it this long (and say so in the metrics).
+_UNHEARD_SECONDS = 5.0
 
 
 class BoneHealth:
@@ -75,14 +77,13 @@ class BoneHealth:
         self.periods = feedback_periods(settings)
         self.writes = WriteBehind(self.sessions)
         self.writes.start()
+        self._unheard_until = 0.0
 
     async def handle(self, call: HookCall) -> Sequence[Card]:
         handler_started()  # stage timings for the call's log line (cds_hooks)
         started = time.perf_counter()
         now = self.clock()
         loop = asyncio.get_running_loop()
-        # What the clinicians already answered for this patient: read on a thread while the chart maps.
-        heard = loop.run_in_executor(None, self._heard, call, now)
         resources = [r for rs in call.data.values() for r in rs]
         drafts = draft_resources(call)
         try:
@@ -99,7 +100,15 @@ class BoneHealth:
         def drafts_of(finding: Finding) -> frozenset[str]:
             return frozenset(keys[r] for r in drafts_about(finding, record) if r in keys)
 
-        active, seen = await heard
+        lap("rules")
+        # What the clinicians already answered for this patient: indexed reads, done here (a thread
+        # would cost more in hand-offs than they take). The suppressions are written by the feedback
+        # itself; only order-sign needs this patient's writes behind earlier answers (the cards of the
+        # order-select just before), and waits for them on a thread if they are still on their way.
+        if call.hook != "order-sign" or self.writes.settled(call.patient_id, timeout=0):
+            active, seen = self._heard(call, now)
+        else:
+            active, seen = await loop.run_in_executor(None, self._settled_then_heard, call, now)
         listened = listen(in_order(evaluation.cards), call.hook, drafts_of, active, seen)
         findings = list(listened.findings)
         topics = [f.topic.value for f in findings]
@@ -110,7 +119,7 @@ class BoneHealth:
             (uuid, self._issued(call, topic, covered, drafts_of))
             for uuid, (topic, covered) in zip(uuids, layout.cards, strict=True)
         ]
-        lap("rules")
+        lap("feedback")
         cards = word(layout, record, now, call.language, base_url=call.base_url, uuids=uuids)
         lap("cards")
         # Reminders, what each card is about (for feedback) and the audit row are written behind the
@@ -142,23 +151,31 @@ class BoneHealth:
         drafts = sorted({k for f in findings for k in drafts_of(f)})
         return Issued(call.patient_id, call.hook, topic, covers, tuple(drafts))
 
+    def _settled_then_heard(self, call: HookCall, now: datetime) -> tuple[list[Active], list[SeenAtSelect]]:
+        self.writes.settled(call.patient_id, timeout=_SETTLE_SECONDS)  # e.g. the order-select just before
+        return self._heard(call, now)
+
     def _heard(self, call: HookCall, now: datetime) -> tuple[list[Active], list[SeenAtSelect]]:
         """The suppressions in force for the patient, and (at order-sign) the cards of order-select.
 
         A database fault must not cost the clinician the cards: it is logged and counted, and the call
-        answers as if nothing had been overridden.
+        answers as if nothing had been overridden; for a few seconds after one, calls do not try (a
+        database that does not answer would otherwise hold each of them for the connect timeout).
         """
         s = self.settings
-        self.writes.settled(call.patient_id, timeout=_SETTLE_SECONDS)  # e.g. the order-select just before
+        if time.monotonic() < self._unheard_until:
+            metrics.FEEDBACK_READ_FAILURES.inc()
+            return [], []
         try:
-            with self.sessions() as session:
-                active = in_force(session, call.patient_id, now)
+            with self.engine.connect() as connection:
+                active = in_force(connection, call.patient_id, now)
                 seen = []
                 if call.hook == "order-sign" and s.order_sign_repeat_filter:
                     since = now - timedelta(hours=s.order_select_memory_hours)
-                    seen = seen_at_select(session, call.patient_id, since)
+                    seen = seen_at_select(connection, call.patient_id, since)
             return active, seen
         except Exception as exc:
+            self._unheard_until = time.monotonic() + _UNHEARD_SECONDS
             metrics.FEEDBACK_READ_FAILURES.inc()
             log.error("suppressions not read: %s", type(exc).__name__, extra={"service": call.service_id})
             return [], []

@@ -11,6 +11,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.persistence.models import HookAudit, utcnow
@@ -54,16 +55,17 @@ def add_audit(
     outcome: str,
     at: datetime | None = None,
 ) -> None:
-    """Add one audit row to ``session``'s transaction."""
-    session.add(
-        HookAudit(
-            service=service,
-            hook_instance=hook_instance,
-            issuer=issuer,
-            patient_hash=patient_hash(secret, patient_id),
-            topics=list(topics),
-            latency_ms=latency_ms,
-            outcome=outcome,
-            at=at or utcnow(),
-        )
+    """Add one audit row to ``session``'s transaction (a Core insert: one row needs no unit of work)."""
+    session.execute(
+        insert(HookAudit),
+        {
+            "service": service,
+            "hook_instance": hook_instance,
+            "issuer": issuer,
+            "patient_hash": patient_hash(secret, patient_id),
+            "topics": list(topics),
+            "latency_ms": latency_ms,
+            "outcome": outcome,
+            "at": at or utcnow(),
+        },
     )

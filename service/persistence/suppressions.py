@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
 
 from service.feedback.policy import Active, Issued, Kind, NewSuppression, SeenAtSelect
@@ -86,17 +86,23 @@ def _in_force(patient_id: str, now: datetime) -> Any:
     )
 
 
-def in_force(session: Session, patient_id: str, now: datetime) -> list[Active]:
-    rows = session.execute(_in_force(patient_id, now)).scalars()
+def in_force(db: Session | Connection, patient_id: str, now: datetime) -> list[Active]:
+    """The patient's suppressions in force (on the hook path: a Core read, no ORM objects)."""
+    s = Suppression
+    rows = db.execute(
+        select(s.id, s.topic, s.kind, s.indicator, s.drafts, s.until).where(
+            s.patient_id == patient_id, s.until > now, s.starts <= now, s.lifted_at.is_(None)
+        )
+    )
     return [
         Active(row.id, row.topic, Kind(row.kind), Indicator(row.indicator), frozenset(row.drafts), row.until)
         for row in rows
     ]
 
 
-def seen_at_select(session: Session, patient_id: str, since: datetime) -> list[SeenAtSelect]:
+def seen_at_select(db: Session | Connection, patient_id: str, since: datetime) -> list[SeenAtSelect]:
     """The cards returned at order-select for this patient since ``since`` that were about drafts."""
-    rows = session.execute(
+    rows = db.execute(
         select(IssuedCard.covers, IssuedCard.drafts).where(
             IssuedCard.patient_id == patient_id,
             IssuedCard.hook == "order-select",

@@ -22,7 +22,7 @@ EXPECTED = {
     "typical": {"tzd-fracture-risk"},
     "heavy": {"denosumab-dose-due", "fall-risk-assessment-due", "obesity-bone-assessment"},
 }
-SERVER_STAGES = {"protocol", "mapping", "rules", "cards", "respond"}
+SERVER_STAGES = {"protocol", "mapping", "rules", "feedback", "cards", "respond"}
 
 
 @pytest.fixture(scope="module")
