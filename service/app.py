@@ -194,14 +194,16 @@ class BoneHealth:
         """The call's writes: reconcile its reminders and lift the suppressions its risen findings
         overtook; remember the cards issued (and act on feedback that reached another process first);
         the audit row. Reminders of a quiet topic are reconciled like any other: held at delivery."""
-        patient = call.patient_id
+        # The closures keep these values only, never ``call``: a waiting write must not hold the chart.
+        patient, service, instance, issuer = call.patient_id, call.service_id, call.hook_instance, call.issuer
+        reminders, risen, issued = tuple(reminders), tuple(risen), tuple(issued)
 
         def schedule(session: Session) -> None:
             reconcile(session, patient, reminders, deceased=deceased, now=now)
             lift(session, risen, now, "risen")
 
         def remember(session: Session) -> None:
-            record_issued(session, call.service_id, now, issued)
+            record_issued(session, service, now, issued)
             if issued:
                 act_on_feedback(session, [uuid for uuid, _ in issued], self.periods, known=dict(issued))
 
@@ -209,9 +211,9 @@ class BoneHealth:
             add_audit(
                 session,
                 secret=self.audit_key,
-                service=call.service_id,
-                hook_instance=call.hook_instance,
-                issuer=call.issuer,
+                service=service,
+                hook_instance=instance,
+                issuer=issuer,
                 patient_id=patient,
                 topics=topics,
                 latency_ms=latency_ms,
