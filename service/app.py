@@ -284,19 +284,8 @@ def protocol_config(settings: Settings) -> cds_hooks.ProtocolConfig:
         fhir_max_pages=settings.fhir_max_pages,
         fhir_max_response_bytes=settings.fhir_max_response_bytes,
         hook_deadline_ms=settings.hook_deadline_ms,
-        replay_cache_redis_url=replay_cache_redis_url(settings),
+        replay_cache_redis_url=settings.replay_cache_url,
     )
-
-
-def replay_cache_redis_url(settings: Settings) -> str | None:
-    """BHCDS_REDIS_URL, else the broker's URL when the broker is Redis (RabbitMQ keeps no such cache)."""
-    if settings.redis_url is not None:
-        return settings.redis_url
-    return settings.broker_url if _is_redis(settings.broker_url) else None
-
-
-def _is_redis(url: str | None) -> bool:
-    return url is not None and url.startswith(("redis://", "rediss://"))
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import logging
 import os
 import signal
 import sys
@@ -14,6 +15,8 @@ from typing import Any
 
 from service import _logging
 from service.settings import ConfigurationError, Settings, get_settings
+
+log = logging.getLogger("bone_health_cds.cli")
 
 _SHUTDOWN_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -31,7 +34,13 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     stop_workers: Callable[[], None] | None = None
-    processes: int = args.api_processes
+    processes: int = args.api_processes or default_api_processes(settings)
+    if processes > 1 and settings.auth_enabled and settings.replay_cache_url is None:
+        log.warning(
+            "%d API processes without a shared JWT replay cache (BHCDS_REDIS_URL): a replayed token is "
+            "refused only by the process that saw it first",
+            processes,
+        )
     # uvicorn handles SIGTERM/SIGINT while it runs, restores these handlers and re-raises the signal
     # once it has shut down: the re-raised signal lands here, so the embedded worker and beat are
     # stopped instead of the process dying with them still running.
@@ -185,6 +194,14 @@ def _listen(args: argparse.Namespace) -> int:
     return 0
 
 
+def default_api_processes(settings: Settings) -> int:
+    """One API process per core, but only one while auth is on and there is no shared JWT replay cache:
+    each process would otherwise keep its own, and a replayed token could pass at another process."""
+    if settings.auth_enabled and settings.replay_cache_url is None:
+        return 1
+    return cores()
+
+
 def cores() -> int:
     """The cores this process may run on (its CPU affinity: a container's cpuset, not the host's)."""
     try:
@@ -230,9 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--api-processes",
         type=int,
-        default=cores(),
+        default=None,
         metavar="N",
-        help="API server processes (default: the cores this process may run on); not Celery workers",
+        help="API server processes, not Celery workers; none given: one per core, or 1 with auth on "
+        "and no shared replay cache",
     )
     serve.add_argument(
         "--no-embedded-worker",

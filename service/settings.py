@@ -158,6 +158,15 @@ class Settings(BaseSettings):
             self.rules = self.rules.model_copy(update={"population_profile": self.population_profile})
 
     @property
+    def replay_cache_url(self) -> str | None:
+        """The Redis of the shared JWT replay cache: BHCDS_REDIS_URL, else the broker's URL when the
+        broker is Redis (RabbitMQ keeps no such cache); None: each API process keeps its own."""
+        if self.redis_url is not None:
+            return self.redis_url
+        broker = self.broker_url
+        return broker if broker is not None and broker.startswith(("redis://", "rediss://")) else None
+
+    @property
     def embedded(self) -> bool:
         """True when no broker is configured: API, worker and beat run in one process tree."""
         return self.broker_url is None

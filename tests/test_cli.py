@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from service.app import protocol_config
-from service.cli import build_parser, main
+from service.cli import build_parser, default_api_processes, main
 from service.listener import make_server
 from service.reminders.runner import settings_environment
 from service.settings import Settings
@@ -62,7 +62,7 @@ def test_serve_names_api_processes_and_the_embedded_worker_apart(capsys: pytest.
     args = parser.parse_args(["serve", "--api-processes", "3", "--no-embedded-worker"])
     assert (args.api_processes, args.no_embedded_worker) == (3, True)
     assert (parser.parse_args(["serve"]).api_processes, parser.parse_args(["serve"]).no_embedded_worker) == (
-        len(os.sched_getaffinity(0)),  # one API process per core this process may run on
+        None,  # decided from the settings: default_api_processes
         False,
     )
     with pytest.raises(SystemExit):
@@ -72,6 +72,19 @@ def test_serve_names_api_processes_and_the_embedded_worker_apart(capsys: pytest.
     assert "--workers" not in out and "--no-workers" not in out  # the old, confusable names are hidden
     old = parser.parse_args(["serve", "--workers", "2", "--no-workers"])  # yet still accepted
     assert (old.api_processes, old.no_embedded_worker) == (2, True)
+
+
+def test_serve_starts_one_api_process_per_core_unless_replays_could_pass_between_them() -> None:
+    per_core = len(os.sched_getaffinity(0))
+    assert default_api_processes(Settings(auth_enabled=False)) == per_core
+    shared = Settings(auth_enabled=True, redis_url="redis://127.0.0.1:6379/1")
+    assert default_api_processes(shared) == per_core
+    assert (
+        default_api_processes(Settings(auth_enabled=True, broker_url="redis://127.0.0.1:6379/0")) == per_core
+    )
+    # auth on, no shared replay cache: one process, or a token replayed at another process would pass
+    assert default_api_processes(Settings(auth_enabled=True)) == 1
+    assert default_api_processes(Settings(auth_enabled=True, broker_url="amqp://guest@127.0.0.1//")) == 1
 
 
 def test_a_command_prints_no_alembic_lines(tmp_path: Path) -> None:
