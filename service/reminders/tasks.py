@@ -92,7 +92,7 @@ def run_delivery_batch(app: BoneHealthCelery, reminder_ids: list[int]) -> dict[s
         settings,
         client=http_client(settings.delivery_timeout_seconds),
         still_due=_still_due(settings, factory),
-        budget=float(delivery_time_limit(settings)),
+        budget=delivery_batch_budget(settings),
     )
     single = app.tasks[DELIVER_TASK]
     for reminder_id, outcome in result.outcomes.items():
@@ -222,6 +222,12 @@ def register(app: BoneHealthCelery) -> None:
 def delivery_time_limit(settings: Settings) -> int:
     """Hard limit of one delivery task: two HTTP calls (FHIR, webhook) plus database work."""
     return int(settings.delivery_timeout_seconds * 2 + 60)
+
+
+def delivery_batch_budget(settings: Settings) -> float:
+    """How long a batch starts reminders: one delivery's limit, and at most half the claim's lease
+    (the batch renewed it), so the dispatcher does not hand out what a running batch still holds."""
+    return float(min(delivery_time_limit(settings), settings.reminder_lease_seconds / 2))
 
 
 def delivery_batch_time_limit(settings: Settings) -> int:

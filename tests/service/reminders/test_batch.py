@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.persistence.models import Reminder, ReminderStatus
 from service.reminders.batch import deliver_batch
 from service.reminders.delivery import Outcome
+from service.reminders.tasks import delivery_batch_budget, delivery_time_limit
 from service.settings import Settings
 from tests.fhir_server import FhirServer, running_fhir_server
 from tests.service.reminders.helpers import NOW, TODAY, add_reminder, reminder
@@ -165,3 +166,9 @@ def test_webhooks_of_a_batch_are_signed_each(factory: sessionmaker[Session], cli
         for seen in hook.seen:
             expected = hmac.new(b"shh", seen.body, hashlib.sha256).hexdigest()
             assert seen.headers["x-bhcds-signature"] == f"sha256={expected}"
+
+
+def test_a_batch_starts_reminders_for_one_delivery_limit_and_at_most_half_the_lease() -> None:
+    assert delivery_batch_budget(Settings()) == delivery_time_limit(Settings()) == 80  # lease 900 s
+    assert delivery_batch_budget(Settings(reminder_lease_seconds=161)) == 80
+    assert delivery_batch_budget(Settings(reminder_lease_seconds=159)) == 79.5
