@@ -3,10 +3,12 @@
 Schedules N reminders through ``reconcile`` (the path hooks and scans use), N/10 of them due, then
 dispatches the due ones and delivers each as a FHIR Task to a loopback endpoint that implements
 conditional create. Delivery runs in a thread pool in this process (no broker), so the numbers are
-the database and HTTP cost of the pipeline. Prints throughput and database statements per reminder,
-counted with a SQLAlchemy event listener.
+the database and HTTP cost of the pipeline: in batches of ``--batch-size`` reminders (as the workers
+deliver them), or with ``--batch-size 1`` one reminder at a time. Prints throughput and database
+statements per reminder, counted with a SQLAlchemy event listener.
 
     python bench/reminders.py                       # SQLite in a temporary folder
+    python bench/reminders.py --batch-size 1        # one reminder at a time (single delivery)
     python bench/reminders.py --database-url postgresql+psycopg://root@127.0.0.1:5432/test?options=-csearch_path%3Dbench
 """
 
@@ -32,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from service.kernel.findings import Finding, Indicator, Topic
 from service.persistence import make_engine, migrate, session_factory
 from service.persistence.models import Reminder, utcnow
+from service.reminders.batch import deliver_batch
 from service.reminders.delivery import Outcome, deliver_reminder
 from service.reminders.dispatch import dispatch_due
 from service.reminders.schedule import reconcile
@@ -95,6 +98,9 @@ def main() -> None:
     parser.add_argument("--patients-per-transaction", type=int, default=100)
     parser.add_argument("--batch", type=int, default=500, help="dispatcher claim batch")
     parser.add_argument("--workers", type=int, default=8, help="delivery threads")
+    parser.add_argument(
+        "--batch-size", type=int, default=Settings().delivery_batch_size, help="reminders per delivery batch"
+    )
     args = parser.parse_args()
 
     folder = tempfile.mkdtemp(prefix="bhcds-bench-")
@@ -138,19 +144,27 @@ def main() -> None:
     settings = Settings(database_url=url, fhir_base_url=fhir_url)
     local = threading.local()
 
-    def deliver(reminder_id: int) -> Outcome:
+    def client() -> httpx.Client:
         if not hasattr(local, "client"):
             local.client = httpx.Client(timeout=10)
-        return deliver_reminder(factory, reminder_id, settings, client=local.client).outcome
+        return local.client  # type: ignore[no-any-return]
 
+    def deliver(ids: list[int]) -> list[Outcome]:
+        if len(ids) == 1:
+            return [deliver_reminder(factory, ids[0], settings, client=client()).outcome]
+        result = deliver_batch(factory, ids, settings, client=client())
+        return [r.outcome for r in result.outcomes.values()]
+
+    size = max(1, args.batch_size)
+    batches = [claimed[i : i + size] for i in range(0, len(claimed), size)]
     started = time.perf_counter()
     with ThreadPoolExecutor(args.workers) as pool:
-        outcomes = list(pool.map(deliver, claimed))
+        outcomes = [o for batch in pool.map(deliver, batches) for o in batch]
     elapsed = time.perf_counter() - started
     statements = counter.take()
     delivered = outcomes.count(Outcome.DELIVERED)
     print(f"deliver  : {delivered} delivered in {elapsed:.1f} s = {delivered / elapsed:,.0f}/s "
-          f"({args.workers} threads), {statements / max(1, delivered):.2f} statements per reminder, "
+          f"({args.workers} threads, batches of {size}), {statements / max(1, delivered):.2f} statements per reminder, "
           f"{len(tasks)} Tasks at the endpoint")  # fmt: skip
     with factory() as session:
         by_status = dict(

@@ -11,7 +11,8 @@ worker count, ``celery worker --pool=solo`` processes are started and:
 
 1. scan: the scan task's search runs here (it pages through the candidates and enqueues one batch
    task per 20 patients); timed from its start until the run's row says every candidate is counted;
-2. delivery: ``--patients`` due reminders are dispatched to the workers, one task each, and timed
+2. delivery: ``--delivery-reminders`` (default ``--patients``) due reminders are dispatched to the
+   workers, ``--delivery-batch`` to a task (1: one task each, the single delivery task), and timed
    until every one is delivered as a FHIR Task. The chart re-read before delivery is off (it costs
    what the scan's evaluation of the patient costs; see docs/performance.md).
 
@@ -51,11 +52,11 @@ from service.celery_app import make_celery
 from service.kernel.findings import Finding, Indicator, Topic
 from service.persistence import make_engine, migrate, session_factory
 from service.persistence.models import Reminder, ScanRun
-from service.reminders.dispatch import dispatch_due
+from service.reminders.dispatch import dispatch_due, dispatch_due_in_batches
 from service.reminders.runner import settings_environment
 from service.reminders.scan import enqueue_scan
 from service.reminders.schedule import reconcile
-from service.reminders.tasks import DELIVER_TASK, SCAN_BATCH_TASK
+from service.reminders.tasks import DELIVER_BATCH_TASK, DELIVER_TASK, SCAN_BATCH_TASK
 from service.settings import Settings
 
 POSTGRES_URL = os.environ.get("BHCDS_BENCH_POSTGRES_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
@@ -328,7 +329,7 @@ def run_scan(settings: Settings, patients: int, pids: list[int]) -> dict[str, An
     }
 
 
-def run_delivery(settings: Settings, patients: int, pids: list[int]) -> dict[str, Any]:
+def run_delivery(settings: Settings, patients: int, pids: list[int], batch_size: int) -> dict[str, Any]:
     engine = make_engine(settings.database_url)
     factory = session_factory(engine)
     with engine.begin() as connection:
@@ -342,11 +343,20 @@ def run_delivery(settings: Settings, patients: int, pids: list[int]) -> dict[str
                     Topic.DENOSUMAB_DOSE_DUE, Indicator.WARNING, {"summary": "dose due"}, due=due
                 )
                 reconcile(session, f"scan{i:06d}", [finding], deceased=False, now=now)
-    deliver = make_celery(settings).tasks[DELIVER_TASK]
+    app = make_celery(settings)
+    deliver, deliver_batch = app.tasks[DELIVER_TASK], app.tasks[DELIVER_BATCH_TASK]
     cpu_before, machine_before = cpu_seconds(pids), machine_busy_seconds()
     started = time.perf_counter()
     claimed = 0
-    while batch := dispatch_due(factory, lambda i: deliver.apply_async(args=[i]), now=now, batch=500):
+
+    def dispatch() -> int:
+        if batch_size == 1:
+            return dispatch_due(factory, lambda i: deliver.apply_async(args=[i]), now=now, batch=500)
+        return dispatch_due_in_batches(
+            factory, lambda ids: deliver_batch.apply_async(args=[ids]), size=batch_size, now=now, batch=500
+        )
+
+    while batch := dispatch():
         claimed += batch
 
     def delivered() -> int:
@@ -383,6 +393,16 @@ def main(argv: list[str] | None = None) -> int:
         default=2,
         help="processes of the FHIR server; 0: http.server threads here",
     )
+    parser.add_argument(
+        "--delivery-reminders", type=int, help="due reminders to deliver (default: --patients)"
+    )
+    parser.add_argument(
+        "--delivery-batch",
+        type=int,
+        default=Settings().delivery_batch_size,
+        help="reminders per delivery task; 1: one task each",
+    )
+    parser.add_argument("--no-scan", action="store_true", help="measure delivery only")
     parser.add_argument("--quick", action="store_true", help="200 patients, 1 worker (CI smoke test)")
     parser.add_argument(
         "--profile",
@@ -393,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     patients = 200 if args.quick else args.patients
     counts = [1] if args.quick else [int(w) for w in args.workers.split(",")]
+    reminders = args.delivery_reminders or patients
     panel = Panel(patients)
     load_before = os.getloadavg()[0]
     rows = []
@@ -412,10 +433,12 @@ def main(argv: list[str] | None = None) -> int:
                 log_level="WARNING",
             )
             with workers(settings, count, Path(logs)) as pids:
-                with profiled(args.profile, pids, f"scan-{count}"):
-                    scan = run_scan(settings, patients, pids)
+                scan = _NO_SCAN
+                if not args.no_scan:
+                    with profiled(args.profile, pids, f"scan-{count}"):
+                        scan = run_scan(settings, patients, pids)
                 with profiled(args.profile, pids, f"delivery-{count}"):
-                    delivery = run_delivery(settings, patients, pids)
+                    delivery = run_delivery(settings, reminders, pids, args.delivery_batch)
             _drop_namespace(settings.celery_namespace)
             rows.append({"workers": count, "scan": scan, "delivery": delivery})
             print(
@@ -432,6 +455,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "patients": patients,
         "fhir_processes": args.fhir_processes,
+        "delivery_reminders": reminders,
+        "delivery_batch": args.delivery_batch,
         "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "runs": rows,
         "quick": args.quick,
@@ -442,9 +467,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
     complete = all(
-        r["scan"]["evaluated"] == patients and r["delivery"]["delivered"] == patients for r in rows
+        (args.no_scan or r["scan"]["evaluated"] == patients) and r["delivery"]["delivered"] == reminders
+        for r in rows
     )
     return 0 if complete else 1
+
+
+_NO_SCAN: dict[str, Any] = {
+    "candidates": 0,
+    "evaluated": 0,
+    "seconds": 0.0,
+    "search_seconds": 0.0,
+    "patients_per_s": 0.0,
+    "worker_cpu_ms_per_patient": 0.0,
+    "workers_cores": 0.0,
+    "machine_busy_cores": 0.0,
+}
 
 
 def _drop_namespace(namespace: str) -> None:

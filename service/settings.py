@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     # first retry waits up to this (full jitter), doubling each time
     delivery_backoff_seconds: float = Field(2.0, gt=0, le=3600)
     delivery_backoff_max_seconds: float = Field(300.0, gt=0, le=86_400)
+    # reminders per delivery task: the batch shares its attempt count and its outcome writes
+    delivery_batch_size: int = Field(50, ge=1, le=500)
     # a claimed reminder untouched this long is re-queued (worker died)
     reminder_lease_seconds: int = Field(900, ge=1, le=7 * 86_400)
     reminder_recheck_chart: bool = True  # delivery re-reads the chart from fhir_base_url first (rules.md)

@@ -90,7 +90,7 @@ def deliver_reminder(
     owned = client is None
     http = client or httpx.Client(timeout=settings.delivery_timeout_seconds, verify=tls_context())
     try:
-        _send(http, settings, reminder, now or utcnow())
+        send(http, settings, reminder, now or utcnow())
     except DeliveryError as error:
         return _failed_attempt(factory, reminder, settings, error, started)
     finally:
@@ -160,7 +160,8 @@ def _start_attempt(factory: sessionmaker[Session], reminder_id: int, now: dateti
         return counted
 
 
-def _send(http: httpx.Client, settings: Settings, reminder: Reminder, now: datetime) -> None:
+def send(http: httpx.Client, settings: Settings, reminder: Reminder, now: datetime) -> None:
+    """POST the reminder (FHIR Task by conditional create, then the webhook); DeliveryError if refused."""
     task = task_resource(reminder, now)
     if settings.fhir_base_url:
         headers = {
@@ -207,6 +208,11 @@ def _post(http: httpx.Client, url: str, body: bytes, headers: dict[str, str], wh
     raise DeliveryError(f"{what}: HTTP {code} {response.reason_phrase}".rstrip(), transient=transient)
 
 
+def is_final(error: DeliveryError, reminder: Reminder, settings: Settings) -> bool:
+    """A refusal, or a transient failure on the last attempt, fails the reminder for good."""
+    return not error.transient or reminder.attempts >= settings.delivery_max_attempts
+
+
 def _failed_attempt(
     factory: sessionmaker[Session],
     reminder: Reminder,
@@ -214,7 +220,7 @@ def _failed_attempt(
     error: DeliveryError,
     started: float,
 ) -> Result:
-    final = not error.transient or reminder.attempts >= settings.delivery_max_attempts
+    final = is_final(error, reminder, settings)
     DELIVERY_SECONDS.labels(outcome="failed" if final else "retry").observe(time.perf_counter() - started)
     values: dict[str, object] = {"last_error": str(error), "updated_at": utcnow()}
     if final:

@@ -1,4 +1,4 @@
-"""The dispatcher: claim due reminders and hand each to one delivery task.
+"""The dispatcher: claim due reminders and hand them to delivery tasks, a batch of ids each.
 
 A claim is one atomic UPDATE of pending rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so two
 dispatchers never claim the same row; SQLite serialises writers). A row stays ``claimed`` until its
@@ -41,6 +41,21 @@ def dispatch_due(
     Returns how many were enqueued. If enqueueing fails (broker down), the rows claimed in this run
     that were not enqueued go back to pending and the error propagates.
     """
+    return dispatch_due_in_batches(
+        session_factory, lambda ids: enqueue(ids[0]), size=1, now=now, batch=batch, lease=lease
+    )
+
+
+def dispatch_due_in_batches(
+    session_factory: sessionmaker[Session],
+    enqueue: Callable[[list[int]], None],
+    *,
+    size: int,
+    now: datetime,
+    batch: int = 500,
+    lease: timedelta = DEFAULT_LEASE,
+) -> int:
+    """As :func:`dispatch_due`, but each enqueued task carries up to ``size`` reminder ids."""
     today = now.astimezone(UTC).date()
     with session_factory.begin() as session:
         fresh = _claim_due(session, today, now, batch)
@@ -50,10 +65,12 @@ def dispatch_due(
         log.warning("re-queueing %d reminders whose claim outlived the lease", len(expired))
 
     done: set[int] = set()
+    claimed = fresh + expired
     try:
-        for reminder_id in fresh + expired:
-            enqueue(reminder_id)
-            done.add(reminder_id)
+        for first in range(0, len(claimed), size):
+            chunk = claimed[first : first + size]
+            enqueue(chunk)
+            done.update(chunk)
     finally:
         unsent = [i for i in fresh if i not in done]
         if unsent:
