@@ -33,6 +33,9 @@ class ProtocolConfig:
     public_base_url: str | None = None  # used for the JWT `aud` check when behind a proxy
     clock_skew_seconds: int = 60
     cors_origins: Sequence[str] = ("*",)
+    # the methods a browser on another origin may use: the protocol's own, plus any the application's
+    # routes beside it need (e.g. DELETE)
+    cors_methods: Sequence[str] = ("GET", "POST", "OPTIONS")
     max_body_bytes: int = 20 * 1024 * 1024
     fhir_timeout_seconds: float = 3.0
     fhir_max_pages: int = 50

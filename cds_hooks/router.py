@@ -119,7 +119,7 @@ def mount(
         observer=observer,
         max_bytes=config.max_body_bytes,
         cors_origins=list(config.cors_origins),
-        cors_methods=["GET", "POST", "OPTIONS"],
+        cors_methods=list(config.cors_methods),
         cors_headers=["authorization", "content-type", "accept", "accept-language"],
     )
     return Authenticator(endpoints)

@@ -279,6 +279,7 @@ def protocol_config(settings: Settings) -> cds_hooks.ProtocolConfig:
         public_base_url=settings.public_base_url,
         clock_skew_seconds=settings.auth_clock_skew_seconds,
         cors_origins=tuple(settings.cors_origins),
+        cors_methods=("GET", "POST", "DELETE", "OPTIONS"),  # DELETE: lifting a suppression
         max_body_bytes=settings.max_body_bytes,
         fhir_timeout_seconds=settings.fhir_timeout_seconds,
         fhir_max_pages=settings.fhir_max_pages,

@@ -278,3 +278,16 @@ def test_a_new_draft_of_the_same_drug_is_a_new_decision(app: Service) -> None:
     app.override(case["hook"], card, "benefit-outweighs-risk")
     renamed = {**case, "draftOrders": [{**d, "id": f"{d['id']}-new"} for d in case["draftOrders"]]}
     assert "tzd-fracture-risk" in app.call(renamed)
+
+
+def test_a_browser_on_another_origin_may_lift_a_suppression(app: Service) -> None:
+    preflight = app.client.options(
+        "/suppressions/1",
+        headers={
+            "Origin": "https://ehr.example.org",
+            "Access-Control-Request-Method": "DELETE",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
+    assert 200 <= preflight.status_code < 300
+    assert "DELETE" in preflight.headers["access-control-allow-methods"]
