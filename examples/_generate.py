@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -58,13 +59,36 @@ def main() -> None:
             (out / f"{name}.json").write_text(json.dumps(request, indent=2, ensure_ascii=False) + "\n")
             (out / f"{name}.cards.json").write_text(
                 json.dumps(
-                    {"service": service, "language": language, **response.json()},
+                    {"service": service, "language": language, **_stable_uuids(name, response.json())},
                     indent=2,
                     ensure_ascii=False,
                 )
                 + "\n"
             )
             print(f"{name}: {[c['source']['topic']['code'] for c in response.json()['cards']]}")
+
+
+def _stable_uuids(name: str, answer: dict[str, object]) -> dict[str, object]:
+    """The answer with each card's and suggestion's ``uuid`` derived from the example's name and its
+    place in the answer: the service mints new ones on every call, and regenerating the examples should
+    change only what changed."""
+    counter = iter(range(1_000_000))
+
+    def walk(value: object) -> object:
+        if isinstance(value, dict):
+            return {
+                k: str(uuid.uuid5(uuid.NAMESPACE_URL, f"bone-health-cds/examples/{name}/{next(counter)}"))
+                if k == "uuid"
+                else walk(v)
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    result = walk(answer)
+    assert isinstance(result, dict)
+    return result
 
 
 class TemporaryDatabase:
