@@ -370,6 +370,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 def _prometheus_endpoint(bone_health: BoneHealth) -> Callable[[], Any]:
     async def prometheus() -> Response:
         try:  # reminders by status, counted in the database so every API process reports the truth
+            # (after this process's writes behind its answers, for at most a second)
+            await anyio.to_thread.run_sync(lambda: bone_health.writes.settled(timeout=1.0))
             await anyio.to_thread.run_sync(refresh_status_gauge, bone_health.sessions)
         except Exception as exc:  # the database is down: serve the other metrics, /readyz says why
             log.warning("reminder counts not refreshed: %s", type(exc).__name__)
