@@ -77,22 +77,25 @@ def suppress(
     return insert_ignore(session, Suppression, rows, ("card_uuid", "topic", "kind"))
 
 
-def _in_force(patient_id: str, now: datetime) -> Any:
-    return select(Suppression).where(
-        Suppression.patient_id == patient_id,
-        Suppression.until > now,
+def _in_force_for(patient: Any, now: datetime) -> tuple[Any, ...]:
+    """The conditions of a suppression in force for ``patient`` (an id, or a column to correlate with)."""
+    return (
+        Suppression.patient_id == patient,
         Suppression.starts <= now,
+        Suppression.until > now,
         Suppression.lifted_at.is_(None),
     )
+
+
+def _in_force(patient_id: str, now: datetime) -> Any:
+    return select(Suppression).where(*_in_force_for(patient_id, now))
 
 
 def in_force(db: Session | Connection, patient_id: str, now: datetime) -> list[Active]:
     """The patient's suppressions in force (on the hook path: a Core read, no ORM objects)."""
     s = Suppression
     rows = db.execute(
-        select(s.id, s.topic, s.kind, s.indicator, s.drafts, s.until).where(
-            s.patient_id == patient_id, s.until > now, s.starts <= now, s.lifted_at.is_(None)
-        )
+        select(s.id, s.topic, s.kind, s.indicator, s.drafts, s.until).where(*_in_force_for(patient_id, now))
     )
     return [
         Active(row.id, row.topic, Kind(row.kind), Indicator(row.indicator), frozenset(row.drafts), row.until)
@@ -154,12 +157,9 @@ def held_topics_clause(patient_column: Any, topic_column: Any, now: datetime) ->
     return (
         select(Suppression.id)
         .where(
-            Suppression.patient_id == patient_column,
+            *_in_force_for(patient_column, now),
             Suppression.topic == topic_column,
             Suppression.kind == Kind.QUIET.value,
-            Suppression.starts <= now,
-            Suppression.until > now,
-            Suppression.lifted_at.is_(None),
         )
         .exists()
     )
