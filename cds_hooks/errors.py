@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from starlette.responses import JSONResponse
+
 IssueCode = Literal[
     "invalid",
     "structure",
     "required",
+    "value",
     "not-found",
     "not-supported",
     "security",
@@ -54,6 +57,15 @@ def operation_outcome(code: IssueCode, diagnostics: str, expression: str | None 
     if expression:
         issue["expression"] = [expression]
     return {"resourceType": "OperationOutcome", "issue": [issue]}
+
+
+def outcome_response(status: int, code: IssueCode, diagnostics: str, expression: str) -> JSONResponse:
+    """An OperationOutcome answer for a route outside the hooks (``application/fhir+json``)."""
+    return JSONResponse(
+        operation_outcome(code, diagnostics, expression),
+        status_code=status,
+        media_type="application/fhir+json",
+    )
 
 
 class CdsError(Exception):

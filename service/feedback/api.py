@@ -7,10 +7,9 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response
-from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from cds_hooks.errors import OPERATION_OUTCOME_SCHEMA
+from cds_hooks.errors import OPERATION_OUTCOME_SCHEMA, outcome_response
 from service.persistence.models import Suppression
 from service.persistence.suppressions import lift_topic_of, listing
 
@@ -31,7 +30,7 @@ def router(
     def list_suppressions(patient: str | None = None) -> Any:
         # Plain (sync) endpoints: FastAPI runs them in its thread pool, off the event loop.
         if not patient or not _bare(patient):
-            return _outcome(400, "required", "query parameter 'patient' is required", "patient")
+            return outcome_response(400, "required", "query parameter 'patient' is required", "patient")
         if settle is not None:
             settle(_bare(patient), timeout=2.0)
         with session_factory() as session:
@@ -51,7 +50,7 @@ def router(
     )
     def lift_suppression(suppression_id: Annotated[str, _ID]) -> Any:
         if not suppression_id.isdigit():
-            return _outcome(400, "value", "a suppression id is a number", "id")
+            return outcome_response(400, "value", "a suppression id is a number", "id")
         if settle is not None:
             settle(timeout=2.0)
         row = None
@@ -59,7 +58,7 @@ def router(
             with session_factory.begin() as session:
                 row = lift_topic_of(session, int(suppression_id), clock())
         if row is None:
-            return _outcome(404, "not-found", f"no suppression {suppression_id}", "id")
+            return outcome_response(404, "not-found", f"no suppression {suppression_id}", "id")
         return Response(status_code=204)
 
     return api
@@ -83,11 +82,3 @@ def _json(row: Suppression) -> dict[str, Any]:
         "from": row.starts.isoformat(),
         "until": row.until.isoformat(),
     }
-
-
-def _outcome(status: int, code: str, diagnostics: str, parameter: str) -> JSONResponse:
-    outcome = {
-        "resourceType": "OperationOutcome",
-        "issue": [{"severity": "error", "code": code, "diagnostics": diagnostics, "expression": [parameter]}],
-    }
-    return JSONResponse(outcome, status_code=status, media_type=_FHIR_JSON)

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from cds_hooks.errors import outcome_response
 from service.persistence.models import Reminder, ReminderStatus
 
 _STATUSES = {s.value for s in ReminderStatus}
@@ -23,10 +23,10 @@ def router(session_factory: sessionmaker[Session], settle: Callable[..., bool] |
     def list_reminders(patient: str | None = None, status: str | None = None) -> Any:
         # A plain (sync) endpoint: FastAPI runs it in its thread pool, off the event loop.
         if not patient:
-            return _bad_request("required", "query parameter 'patient' is required", "patient")
+            return outcome_response(400, "required", "query parameter 'patient' is required", "patient")
         if status is not None and status not in _STATUSES:
             allowed = ", ".join(sorted(_STATUSES))
-            return _bad_request("value", f"status must be one of: {allowed}", "status")
+            return outcome_response(400, "value", f"status must be one of: {allowed}", "status")
         if settle is not None:
             settle(patient, timeout=2.0)
         query = select(Reminder).where(Reminder.patient_id == patient)
@@ -49,11 +49,3 @@ def _json(row: Reminder) -> dict[str, Any]:
         "attempts": row.attempts,
         "last_error": row.last_error,
     }
-
-
-def _bad_request(code: str, diagnostics: str, parameter: str) -> JSONResponse:
-    outcome = {
-        "resourceType": "OperationOutcome",
-        "issue": [{"severity": "error", "code": code, "diagnostics": diagnostics, "expression": [parameter]}],
-    }
-    return JSONResponse(outcome, status_code=400, media_type="application/fhir+json")
