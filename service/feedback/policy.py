@@ -162,11 +162,6 @@ def listen(
     return Listened(tuple(standing), tuple(risen))
 
 
-def quiet_topics(active: Sequence[Active]) -> frozenset[str]:
-    """The topics whose reminders are held."""
-    return frozenset(s.topic for s in active if s.kind is Kind.QUIET)
-
-
 def _repeat(finding: Finding[Any], drafts: frozenset[str], seen: Sequence[SeenAtSelect]) -> bool:
     if finding.indicator is Indicator.CRITICAL:
         return False
