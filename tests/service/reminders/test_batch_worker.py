@@ -5,10 +5,9 @@ again, after it finished or after its worker was killed mid-batch, makes no Task
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,13 +16,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.celery_app import BoneHealthCelery, make_celery
 from service.persistence import make_engine, session_factory
-from service.persistence.models import Reminder, utcnow
+from service.persistence.models import Reminder
 from service.reminders.scan import PATIENT_TYPES
 from service.reminders.tasks import DELIVER_BATCH_TASK, run_dispatch
 from service.settings import Settings
 from tests.fhir_server import FhirServer, running_fhir_server
 from tests.service.persistence.databases import drop_redis_namespace, truncate_postgres
 from tests.service.reminders.helpers import add_reminder, reminder
+from tests.service.reminders.test_worker import _settings as worker_settings
+from tests.service.reminders.test_worker import _today
 from tests.service.reminders.workers import Worker, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -31,25 +32,9 @@ pytestmark = [pytest.mark.services, pytest.mark.slow]
 SHORT_VISIBILITY = "tests.service.reminders.short_visibility_app:app"
 
 
-def _today() -> date:
-    return utcnow().date()
-
-
 def _settings(db: str, broker: str, fhir: FhirServer, **overrides: object) -> Settings:
-    base: dict[str, object] = {
-        "database_url": db,
-        "broker_url": broker,
-        "celery_namespace": f"bhcds-test-{uuid.uuid4().hex[:10]}",
-        "fhir_base_url": fhir.url,
-        "delivery_backoff_seconds": 0.05,
-        "delivery_backoff_max_seconds": 0.5,
-        "delivery_timeout_seconds": 5.0,
-        "delivery_max_attempts": 5,
-        "delivery_batch_size": 10,
-        "log_level": "INFO",
-        "reminder_recheck_chart": False,
-    }
-    return Settings(**{**base, **overrides})  # type: ignore[arg-type]
+    """The single-delivery pipeline's settings, with batches of 10."""
+    return worker_settings(db, broker, fhir, **{"delivery_batch_size": 10, **overrides})
 
 
 @dataclass
